@@ -1,0 +1,302 @@
+"""python -m compare.gradients: outputs, loss and gradients, scratch vs Keras, case by case.
+
+For every init mode x hidden activation x dtype, Keras draws the weights, the scratch
+network receives a copy, and both evaluate one fixed-seed batch.  The outputs, the loss and
+each gradient tensor are compared (max absolute error, max relative error and the lecture's
+||g1 - g2|| / (||g1|| + ||g2||)), and the scratch gradients are checked against central
+finite differences in float64.  Exit 0 when every case agrees, 1 when any does not, 2 on
+bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import compare  # noqa: F401  (quiets TensorFlow's C++ log before it is imported)
+import keras_ref
+import scratch
+from compare.finite_differences import central_differences
+from compare.report import (
+    Table, compare_named, describe_failure, device, die, failures, versions, weight_names, write_json,
+)
+from compare.transfer import keras_to_scratch
+
+PROG = "compare.gradients"
+DEFAULT_LAYERS = (4, 6, 1)
+DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+PERTURBATION = 1e-3
+
+
+@dataclass(frozen=True)
+class Config:
+    layers: tuple[int, ...] = DEFAULT_LAYERS
+    activations: tuple[str, ...] = DEFAULT_ACTIVATIONS
+    init_modes: tuple[str, ...] = keras_ref.INIT_MODES
+    dtypes: tuple[str, ...] = ("float32", "float64")
+    output_activation: str = "sigmoid"
+    loss: str = "binary_crossentropy"
+    batch_size: int = 32
+    l2: float = 0.0
+    seed: int = 0
+    tol_float32: float = 1e-5
+    tol_float64: float = 1e-10
+    fd_tol: float = 1e-7
+    fd_step: float = 1e-5
+    keras_compat: bool = True
+    perturb: str | None = None
+
+    def tolerance(self, dtype: str) -> float:
+        return self.tol_float64 if dtype == "float64" else self.tol_float32
+
+
+def make_batch(layers, loss: str, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed-seed batch X (m, n_0) ~ N(0, 1) and targets y (m, n_L) that suit ``loss``.
+
+    Values are float32-representable, so the float32 and float64 cases see the same data,
+    and so does ``model.fit`` (which casts float64 arrays to float32).
+    """
+    rng = np.random.default_rng(seed)
+    m, n_in, n_out = batch_size, layers[0], layers[-1]
+    X = rng.standard_normal((m, n_in))
+    if loss == "binary_crossentropy":
+        Y = rng.integers(0, 2, size=(m, n_out))
+    elif loss == "categorical_crossentropy":
+        Y = np.eye(n_out)[rng.integers(0, n_out, size=m)]
+    else:
+        Y = rng.uniform(0, 1, size=(m, n_out))
+    return X.astype(np.float32), Y.astype(np.float32)
+
+
+def perturbed(values: dict, key: str) -> dict:
+    """A copy of ``values`` with one element of ``values[key]`` moved by 1e-3 (||v|| + 1).
+
+    The negative control: a deliberately wrong quantity that the comparison must report.
+    """
+    values = dict(values)
+    v = np.array(values[key], dtype=np.float64, copy=True)
+    v.flat[0] += PERTURBATION * (np.linalg.norm(v) + 1)
+    values[key] = v
+    return values
+
+
+def named(output, loss, grads, n_layers) -> dict:
+    return {"output": output, "loss": loss, **dict(zip(weight_names(n_layers, "d"), grads))}
+
+
+def run_case(config: Config, model, net, twin, init_mode: str, dtype: str, X, Y) -> dict:
+    """One case: Keras's weights into scratch, then both sides and finite differences compared."""
+    n_layers = len(config.layers) - 1
+    model.set_weights(keras_ref.initial_weights(config.layers, init_mode, config.seed, dtype))
+    keras_to_scratch(model, net)
+    if config.perturb in weight_names(n_layers):
+        weights = dict(zip(weight_names(n_layers), net.get_weights()))
+        net.set_weights(list(perturbed(weights, config.perturb).values()))
+
+    k_out, k_loss, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
+    s_loss, s_grads = net.loss_and_gradients(X, Y)
+    keras_side = named(k_out, k_loss, k_grads, n_layers)
+    scratch_side = named(net.predict(X), s_loss, s_grads, n_layers)
+
+    if twin is not net:
+        twin.set_weights(net.get_weights())
+    backprop = dict(zip(weight_names(n_layers, "d"), twin.loss_and_gradients(X, Y)[1]))
+    if config.perturb in scratch_side:
+        scratch_side = perturbed(scratch_side, config.perturb)
+        if config.perturb in backprop:
+            backprop = perturbed(backprop, config.perturb)
+    fd = dict(zip(weight_names(n_layers, "d"), central_differences(twin, X, Y, config.fd_step)))
+
+    quantities = compare_named(keras_side, scratch_side, config.tolerance(dtype))
+    finite = compare_named(fd, backprop, config.fd_tol)
+    return {
+        "init_mode": init_mode,
+        "activation": net.activations[0].name if n_layers > 1 else "-",
+        "dtype": dtype,
+        "tolerance": config.tolerance(dtype),
+        "passed": not failures(quantities) and not failures(finite),
+        "quantities": quantities,
+        "finite_differences": finite,
+    }
+
+
+def run(config: Config) -> list[dict]:
+    """Every case of the matrix, one Keras model (one trace) per hidden activation and dtype."""
+    X32, Y32 = make_batch(config.layers, config.loss, config.batch_size, config.seed)
+    results = []
+    for dtype in config.dtypes:
+        X, Y = X32.astype(dtype), Y32.astype(dtype)
+        for activation in config.activations:
+            spec = dict(hidden_activation=activation, output_activation=config.output_activation,
+                        loss=config.loss, l2=config.l2)
+            model = keras_ref.build_model(config.layers, seed=config.seed, dtype=dtype, **spec)
+            net = scratch.Network(config.layers, dtype=dtype, keras_compat=config.keras_compat, **spec)
+            twin = net if dtype == "float64" else scratch.Network(
+                config.layers, dtype="float64", keras_compat=config.keras_compat, **spec)
+            for init_mode in config.init_modes:
+                results.append(run_case(config, model, net, twin, init_mode, dtype, X, Y))
+    order = {name: i for i, name in enumerate(config.init_modes)}
+    act_order = {name: i for i, name in enumerate(config.activations)}
+    return sorted(results, key=lambda r: (order[r["init_mode"]], act_order.get(r["activation"], 0), r["dtype"]))
+
+
+def render(results: list[dict]) -> str:
+    table = Table(["init_mode", "activation", "dtype", "output", "loss", "worst grad", "fin. diff", "verdict"])
+    for r in results:
+        q = r["quantities"]
+        grads = {k: e for k, e in q.items() if k.startswith("d")}
+        worst = max(grads, key=lambda k: grads[k]["rel_diff"])
+        fd_worst = max(e["rel_diff"] for e in r["finite_differences"].values())
+        table.add(r["init_mode"], r["activation"], r["dtype"],
+                  f"{q['output']['rel_diff']:.1e}", f"{q['loss']['rel_diff']:.1e}",
+                  f"{grads[worst]['rel_diff']:.1e} {worst}", f"{fd_worst:.1e}",
+                  "ok" if r["passed"] else "FAIL")
+    return table.render()
+
+
+def describe_failures(results: list[dict]) -> list[str]:
+    lines = []
+    for r in results:
+        case = f"{r['init_mode']}/{r['activation']}/{r['dtype']}"
+        for key in failures(r["quantities"]):
+            lines.append(f"FAIL {case} " + describe_failure(key, r["quantities"][key], "scratch vs keras"))
+        for key in failures(r["finite_differences"]):
+            lines.append(f"FAIL {case} " + describe_failure(key, r["finite_differences"][key],
+                                                          "backprop vs finite differences"))
+    return lines
+
+
+# --- command line ------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line: 'compare.gradients: error: ...', exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _list_of(kind: str, valid=None, convert=str):
+    def parse(text: str):
+        items = [t for t in text.replace(",", " ").split() if t]
+        if not items:
+            raise argparse.ArgumentTypeError(f"empty {kind} list")
+        if valid is not None and items == ["all"]:
+            return tuple(valid)
+        out = []
+        for t in items:
+            try:
+                value = convert(t)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{kind} {t!r} is not a {convert.__name__}")
+            if valid is not None and value not in valid:
+                raise argparse.ArgumentTypeError(f"unknown {kind} {t!r}; valid: {', '.join(valid)}")
+            out.append(value)
+        return tuple(out)
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    if not value > 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = Config()
+    p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--layers", type=_list_of("layer size", convert=int), default=d.layers,
+                   help="layer sizes, inputs first, e.g. 4,6,1 (the lecture's network)")
+    p.add_argument("--activations", type=_list_of("activation", keras_ref.HIDDEN_ACTIVATIONS),
+                   default=d.activations, help="hidden activations to test, or 'all'")
+    p.add_argument("--init-modes", type=_list_of("init mode", keras_ref.INIT_MODES),
+                   default=d.init_modes, help="Keras init modes to test, or 'all'")
+    p.add_argument("--dtypes", type=_list_of("dtype", keras_ref.DTYPES), default=d.dtypes)
+    p.add_argument("--output-activation", choices=keras_ref.OUTPUT_ACTIVATIONS, default=d.output_activation)
+    p.add_argument("--loss", choices=keras_ref.LOSSES, default=d.loss)
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="examples in the fixed batch")
+    p.add_argument("--l2", type=float, default=d.l2,
+                   help="Keras's L2 factor on every kernel (the lecture's lambda / (2 m))")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the batch and of Keras's initializers")
+    p.add_argument("--tol-float32", type=_positive_float, default=d.tol_float32,
+                   help="largest relative difference allowed in float32")
+    p.add_argument("--tol-float64", type=_positive_float, default=d.tol_float64,
+                   help="largest relative difference allowed in float64")
+    p.add_argument("--fd-tol", type=_positive_float, default=d.fd_tol,
+                   help="largest relative difference between backprop and finite differences")
+    p.add_argument("--fd-step", type=_positive_float, default=d.fd_step, help="finite-difference step h")
+    p.add_argument("--no-keras-compat", dest="keras_compat", action="store_false",
+                   help="scratch uses exact constants instead of Keras's float32 roundings, "
+                        "to measure what each rounding costs")
+    p.add_argument("--perturb", metavar="KEY", default=None,
+                   help="negative control: move one element of this scratch quantity (output, loss, "
+                        "dW1, db1, ...) or weight (W1, b1, ...); the run must then fail")
+    p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    return p
+
+
+def _config(args, parser) -> Config:
+    fields = {k: v for k, v in vars(args).items() if k in Config.__dataclass_fields__}
+    config = Config(**fields)
+    if config.batch_size < 1:
+        parser.error(f"--batch-size must be >= 1, got {config.batch_size}")
+    n_layers = len(config.layers) - 1
+    perturbable = ["output", "loss"] + weight_names(n_layers, "d") + weight_names(n_layers)
+    if config.perturb is not None and config.perturb not in perturbable:
+        parser.error(f"unknown --perturb {config.perturb!r}; valid: {', '.join(perturbable)}")
+    if args.json and os.path.exists(args.json) and not args.overwrite:
+        parser.error(f"{args.json} exists; pass --overwrite to replace it")
+    return config
+
+
+def main(argv=None) -> int:
+    started = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = _config(args, parser)
+    try:
+        scratch.network.check_layer_sizes(config.layers)
+        scratch.network.check_l2(config.l2)
+        results = run(config)
+    except ValueError as e:
+        return die(PROG, str(e))
+    elapsed = time.perf_counter() - started
+    passed = sum(r["passed"] for r in results)
+
+    print(f"{PROG}: {'-'.join(map(str, config.layers))} network, output {config.output_activation}, "
+          f"loss {config.loss}, batch {config.batch_size}, l2 {config.l2}, seed {config.seed}, "
+          f"keras_compat {'on' if config.keras_compat else 'off'}"
+          + (f", perturbed {config.perturb}" if config.perturb else ""))
+    info = versions()
+    print(f"device {device()}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
+          f"{len(results)} cases in {elapsed:.1f} s")
+    print(render(results))
+    for line in describe_failures(results):
+        print(line)
+    print(f"{passed}/{len(results)} cases agree (relative difference <= {config.tol_float64:g} in float64, "
+          f"<= {config.tol_float32:g} in float32; backprop vs finite differences <= {config.fd_tol:g})")
+    if args.json:
+        write_json(args.json, {
+            "command": PROG,
+            "passed": passed == len(results),
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(config).items()},
+            "seed": config.seed,
+            "device": device(),
+            "versions": info,
+            "elapsed_s": elapsed,
+            "cases": results,
+        })
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Named quantities side by side: errors, verdicts, the table, and the JSON report."""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def weight_names(n_layers: int, prefix: str = "") -> list[str]:
+    """``[W1, b1, W2, b2, ...]`` with ``prefix`` (``d`` for gradients), in get_weights() order."""
+    return [f"{prefix}{p}{layer}" for layer in range(1, n_layers + 1) for p in ("W", "b")]
+
+
+def errors(a, b) -> dict[str, float]:
+    """Max absolute error, max relative error and the lecture's ||a - b|| / (||a|| + ||b||).
+
+    An element's relative error is |a - b| / max(|a|, |b|), 0 where both are 0; the relative
+    difference is 0 where both norms are 0 (an all-zero gradient on both sides agrees).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    diff = np.abs(a - b)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    rel = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
+    norms = np.linalg.norm(a) + np.linalg.norm(b)
+    return {
+        "max_abs": float(diff.max(initial=0.0)),
+        "max_rel": float(rel.max(initial=0.0)),
+        "rel_diff": float(np.linalg.norm(a - b) / norms) if norms > 0 else 0.0,
+    }
+
+
+def compare_named(reference: dict, candidate: dict, tol: float) -> dict[str, dict]:
+    """For each key: ``errors(reference[key], candidate[key])`` and ``passed = rel_diff <= tol``."""
+    out = {}
+    for key in reference:
+        e = errors(reference[key], candidate[key])
+        e["passed"] = bool(e["rel_diff"] <= tol)
+        out[key] = e
+    return out
+
+
+def failures(named: dict[str, dict]) -> list[str]:
+    return [key for key, e in named.items() if not e["passed"]]
+
+
+def describe_failure(key: str, e: dict, sides: str) -> str:
+    return (f"{key}: max abs {e['max_abs']:.3g}, max rel {e['max_rel']:.3g}, "
+            f"rel diff {e['rel_diff']:.3g} ({sides})")
+
+
+def versions() -> dict[str, str]:
+    """The versions a report depends on."""
+    import keras
+    import tensorflow as tf
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def device() -> str:
+    """The device TensorFlow places work on by default here: the first GPU, else the CPU."""
+    import tensorflow as tf
+    gpus = tf.config.list_logical_devices("GPU")
+    return (gpus or tf.config.list_logical_devices("CPU"))[0].name
+
+
+@dataclass
+class Table:
+    """A plain-text table: header row, then rows, columns padded to their widest cell."""
+
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+    def add(self, *cells) -> None:
+        self.rows.append([str(c) for c in cells])
+
+    def render(self) -> str:
+        widths = [max(len(r[i]) for r in [self.columns] + self.rows) for i in range(len(self.columns))]
+        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+        return "\n".join([line(self.columns), line(["-" * w for w in widths])] + [line(r) for r in self.rows])
+
+
+def write_json(path: str, report: dict) -> None:
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+
+
+def die(prog: str, message: str) -> int:
+    """A one-line error on stderr, exit code 2 (bad input), as argparse does."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return 2

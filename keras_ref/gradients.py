@@ -1,0 +1,81 @@
+"""Loss and gradients as ``model.fit`` computes them, traced once per model."""
+from __future__ import annotations
+
+import weakref
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+_TRACED: "weakref.WeakKeyDictionary[keras.Model, tf.types.experimental.GenericFunction]" = weakref.WeakKeyDictionary()
+
+
+def _trace(model: keras.Model):
+    """The body of Keras's TensorFlow ``train_step`` up to the gradients, as one ``tf.function``.
+
+    ``y_pred = model(x, training=True)``, ``loss = model.compute_loss(...)`` (the compiled
+    loss plus the regularisation losses), ``loss = optimizer.scale_loss(loss)``, and the
+    tape's gradient with respect to ``model.trainable_weights``.  The optimizer step is
+    left out.  The signature leaves the batch size free, so one trace serves every batch.
+    """
+    dtype = model.inputs[0].dtype
+    spec = [tf.TensorSpec((None,) + tuple(model.inputs[0].shape[1:]), dtype),
+            tf.TensorSpec((None,) + tuple(model.outputs[0].shape[1:]), dtype)]
+
+    @tf.function(input_signature=spec)
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=None, training=True)
+            scaled = model.optimizer.scale_loss(loss) if model.optimizer is not None else loss
+        return y_pred, loss, tape.gradient(scaled, model.trainable_weights)
+
+    return step
+
+
+def _as_batch(model: keras.Model, X, y):
+    n_in = model.inputs[0].shape[-1]
+    n_out = model.outputs[0].shape[-1]
+    dtype = model.inputs[0].dtype
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != n_in or len(X) == 0:
+        raise ValueError(f"X must be (m, {n_in}) with m >= 1, got shape {X.shape}")
+    Y = np.asarray(y)
+    if Y.ndim == 1 and n_out == 1:
+        Y = Y[:, None]
+    if Y.shape != (len(X), n_out):
+        raise ValueError(f"y must be ({len(X)}, {n_out}) to match X and the output layer, got shape {np.shape(y)}")
+    for name, a in (("X", X), ("y", Y)):
+        if not np.all(np.isfinite(a.astype(np.float64))):
+            raise ValueError(f"{name} contains NaN or inf")
+    return X.astype(dtype), Y.astype(dtype)
+
+
+def output_loss_and_gradients(model: keras.Model, X, y) -> tuple[np.ndarray, float, list[np.ndarray]]:
+    """(output, loss, [dkernel_1, dbias_1, ...]) for one batch, gradients in ``get_weights()`` order.
+
+    Computed with ``tf.GradientTape`` on exactly the compiled loss plus the model's
+    regularisation losses, in a ``tf.function`` as ``model.fit`` runs it.  X and y are used
+    in the model's dtype as given.  (``fit`` and ``predict`` themselves cast float NumPy
+    arrays that are not ``floatx()`` to float32 first, even for a float64 model; feed
+    float32-representable data when the two must coincide.)
+    """
+    if getattr(model, "compiled_loss", None) is None and getattr(model, "_compile_loss", None) is None:
+        raise ValueError("model is not compiled with a loss; call model.compile(loss=...) first")
+    if [id(v) for v in model.weights] != [id(v) for v in model.trainable_weights]:
+        raise ValueError("model has non-trainable weights; gradients would not line up with get_weights()")
+    X, Y = _as_batch(model, X, y)
+    step = _TRACED.get(model)
+    if step is None:
+        step = _TRACED[model] = _trace(model)
+    output, loss, grads = step(tf.constant(X), tf.constant(Y))
+    return output.numpy(), float(loss), [g.numpy() for g in grads]
+
+
+def loss_and_gradients(model: keras.Model, X, y) -> tuple[float, list[np.ndarray]]:
+    """(loss, [dkernel_1, dbias_1, ...]) as ``model.fit`` computes them for one batch.
+
+    See ``output_loss_and_gradients``; this is the same call without the output.
+    """
+    _, loss, grads = output_loss_and_gradients(model, X, y)
+    return loss, grads

@@ -1,0 +1,111 @@
+"""Activation functions g and their derivatives, keyed by Keras's own names.
+
+Forward:   A = g(Z)                     Z, A (m, n_out)
+Backward:  dZ = dA * g'(Z)              dA, dZ (m, n_out)
+
+Each entry holds the function *and* its derivative, so a missing derivative is
+impossible.  ``backward`` receives the layer's cache and says which cached value
+it reads: sigmoid and tanh use the output A, relu and leaky_relu use the input Z,
+softmax uses A through its Jacobian-vector product.  Nothing is recomputed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+#: The lecture's leaky ReLU slope: g(z) = max(0.01 z, z).
+LEAKY_RELU_SLOPE = 0.01
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A named activation: ``forward(Z) -> A`` and ``backward(dA, Z, A) -> dZ``."""
+
+    name: str
+    forward: Callable[[np.ndarray], np.ndarray]
+    backward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    elementwise: bool = True
+
+
+def _sigmoid(Z):
+    """A = 1 / (1 + e^-Z), evaluated without overflow for large |Z|."""
+    E = np.exp(-np.abs(Z))
+    return np.where(Z >= 0, 1 / (1 + E), E / (1 + E)).astype(Z.dtype, copy=False)
+
+
+def _sigmoid_backward(dA, Z, A):
+    """dZ = dA * A (1 - A), from the cached output A."""
+    return dA * A * (1 - A)
+
+
+def _tanh_backward(dA, Z, A):
+    """dZ = dA * (1 - A^2), from the cached output A."""
+    return dA * (1 - A * A)
+
+
+def _relu(Z):
+    """A = max(0, Z)."""
+    return np.maximum(Z, 0)
+
+
+def _relu_backward(dA, Z, A):
+    """dZ = dA where Z > 0, else 0 (TensorFlow's ReluGrad: 0 at Z = 0), from Z."""
+    return np.where(Z > 0, dA, 0).astype(dA.dtype, copy=False)
+
+
+def leaky_relu(negative_slope: float = LEAKY_RELU_SLOPE) -> Activation:
+    """A = Z where Z > 0, else slope * Z.   dZ = dA where Z > 0, else slope * dA (from Z).
+
+    As in TensorFlow's LeakyRelu and LeakyReluGrad, Z = 0 takes the negative side.
+    """
+    slope = float(negative_slope)
+    if not slope >= 0:
+        raise ValueError(f"negative_slope must be >= 0, got {negative_slope!r}")
+
+    def forward(Z):
+        return np.where(Z > 0, Z, Z * slope).astype(Z.dtype, copy=False)
+
+    def backward(dA, Z, A):
+        return np.where(Z > 0, dA, dA * slope).astype(dA.dtype, copy=False)
+
+    return Activation("leaky_relu", forward, backward)
+
+
+def _linear_backward(dA, Z, A):
+    """dZ = dA."""
+    return dA
+
+
+def _softmax(Z):
+    """A_ij = e^(Z_ij - max_j Z) / sum_k e^(Z_ik - max_j Z), over each row."""
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def _softmax_backward(dA, Z, A):
+    """dZ = A * (dA - sum_j dA_j A_j): the Jacobian-vector product, from the output A."""
+    return A * (dA - np.sum(dA * A, axis=1, keepdims=True))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_backward),
+    "tanh": Activation("tanh", np.tanh, _tanh_backward),
+    "relu": Activation("relu", _relu, _relu_backward),
+    "leaky_relu": leaky_relu(),
+    "linear": Activation("linear", lambda Z: Z, _linear_backward),
+    "softmax": Activation("softmax", _softmax, _softmax_backward, elementwise=False),
+}
+
+#: Activations allowed between layers; softmax belongs to the output layer only.
+HIDDEN_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.elementwise)
+
+
+def get(name: str, negative_slope: float | None = None) -> Activation:
+    """The activation called ``name``; ``negative_slope`` overrides leaky_relu's 0.01."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
+    if name == "leaky_relu" and negative_slope is not None:
+        return leaky_relu(negative_slope)
+    return ACTIVATIONS[name]

@@ -1,0 +1,39 @@
+"""The lecture's "forward and backward functions" for one dense layer, as plain functions.
+
+Layout as Keras's: examples are rows and the kernel is (n_in, n_out), so for a batch
+Z = A_prev @ W + b is the lecture's z = W^T x + b for every example at once.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from scratch.activations import Activation
+
+
+def dense_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, activation: Activation):
+    """Z = A_prev @ W + b,  A = g(Z).
+
+    A_prev (m, n_in), W (n_in, n_out), b (n_out,)  ->  A (m, n_out) and the layer's cache
+    ``{"A_prev", "Z", "A"}``, which backward only reads.
+    """
+    Z = A_prev @ W + b
+    A = activation.forward(Z)
+    return A, {"A_prev": A_prev, "Z": Z, "A": A}
+
+
+def dense_backward(dZ: np.ndarray, cache: dict, W: np.ndarray, need_dA_prev: bool = True):
+    """dW = A_prev^T @ dZ,  db = sum_i dZ_i,  dA_prev = dZ @ W^T.
+
+    dZ (m, n_out) already carries the batch mean's 1/m, so the sums here are the lecture's
+    "averaged over the batch".  dA_prev (m, n_in) is skipped for the first layer, whose
+    input is the data.
+    """
+    dW = cache["A_prev"].T @ dZ
+    db = dZ.sum(axis=0)
+    dA_prev = dZ @ W.T if need_dA_prev else None
+    return dA_prev, dW, db
+
+
+def activation_backward(dA: np.ndarray, cache: dict, activation: Activation) -> np.ndarray:
+    """dZ = dA * g'(Z), from the cached Z and A:  the lecture's delta = (W delta_next) * g'(z)."""
+    return activation.backward(dA, cache["Z"], cache["A"])

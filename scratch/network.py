@@ -1,0 +1,203 @@
+"""A dense network by hand: the lecture's forward propagation and backpropagation in NumPy."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from scratch import activations, initializers, losses
+from scratch.keras_compat import float32_constant
+from scratch.layers import activation_backward, dense_backward, dense_forward
+from scratch.regularizers import l2_penalty
+
+DTYPES = ("float32", "float64")
+
+
+def check_layer_sizes(layer_sizes) -> list[int]:
+    """``layer_sizes`` as a list of ints: at least two, each at least 1."""
+    sizes = list(layer_sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes needs at least two sizes (inputs, outputs), got {sizes!r}")
+    for n in sizes:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"layer size {n!r} in {sizes!r} is not an integer >= 1")
+    return [int(n) for n in sizes]
+
+
+def check_choice(kind: str, value, valid: Sequence[str]) -> str:
+    """``value`` if it is one of ``valid``, else a ValueError naming both."""
+    if value not in valid:
+        raise ValueError(f"unknown {kind} {value!r}; valid: {', '.join(valid)}")
+    return value
+
+
+def check_l2(l2) -> float:
+    """``l2`` as a finite float >= 0."""
+    if isinstance(l2, bool) or not isinstance(l2, (int, float, np.floating)) or not (l2 >= 0) or not np.isfinite(l2):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+    return float(l2)
+
+
+class Network:
+    """A dense network:  A0 = X,  Z_l = A_{l-1} @ W_l + b_l,  A_l = g_l(Z_l).
+
+    ``layer_sizes = [n_0, n_1, ..., n_L]``: W_l is (n_{l-1}, n_l) and b_l is (n_l,), the layout
+    of the lecture's W(1) (4 x 6) and of Keras's kernels.  Hidden layers use
+    ``hidden_activation``, the last one ``output_activation``.  The cost is
+
+        J = 1/m sum_i loss(y_i, a_i) + l2 sum_l sum(W_l^2)
+
+    (Keras's ``kernel_regularizer=L2(l2)``; see ``scratch.regularizers`` for the lecture's
+    lambda / (2 m)).  ``keras_compat`` applies Keras-on-TensorFlow's float32 roundings of
+    constants (``scratch.keras_compat``).
+    """
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        hidden_activation: str = "sigmoid",
+        output_activation: str = "sigmoid",
+        loss: str = "binary_crossentropy",
+        init_mode: str = "glorot_uniform",
+        l2: float = 0.0,
+        seed: int | None = None,
+        dtype: str = "float32",
+        keras_compat: bool = True,
+    ):
+        self.layer_sizes = check_layer_sizes(layer_sizes)
+        check_choice("hidden_activation", hidden_activation, activations.HIDDEN_ACTIVATIONS)
+        check_choice("output_activation", output_activation, tuple(activations.ACTIVATIONS))
+        self.loss = losses.get(loss)
+        init = initializers.get(init_mode)
+        self.dtype = check_choice("dtype", dtype, DTYPES)
+        self.l2 = check_l2(l2)
+        self.keras_compat = bool(keras_compat)
+        self.init_mode = init_mode
+
+        slope = float32_constant(activations.LEAKY_RELU_SLOPE, self.keras_compat)
+        self.activations = [
+            activations.get(hidden_activation, negative_slope=slope)
+            for _ in self.layer_sizes[2:]
+        ] + [activations.get(output_activation, negative_slope=slope)]
+        self._l2_factor = float32_constant(self.l2, self.keras_compat)
+        self._logits_loss = self.loss.logits_of == output_activation
+
+        rng = np.random.default_rng(seed)
+        self.W = [init((n_in, n_out), rng, dtype) for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:])]
+        self.b = [np.zeros(n_out, dtype=dtype) for n_out in self.layer_sizes[1:]]
+
+    # --- weights, in keras.Model.get_weights() order -------------------------------------
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of ``[W1 (n0, n1), b1 (n1,), W2 (n1, n2), b2 (n2,), ...]``."""
+        return [p.copy() for Wb in zip(self.W, self.b) for p in Wb]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Load ``[W1, b1, W2, b2, ...]`` (copied and cast to the network's dtype)."""
+        expected = [p.shape for Wb in zip(self.W, self.b) for p in Wb]
+        weights = list(weights)
+        if len(weights) != len(expected):
+            raise ValueError(f"set_weights got {len(weights)} arrays, expected {len(expected)} with shapes {expected}")
+        arrays = [np.array(w, dtype=self.dtype) for w in weights]
+        for i, (w, shape) in enumerate(zip(arrays, expected)):
+            if w.shape != shape:
+                raise ValueError(f"set_weights: array {i} has shape {w.shape}, expected {shape}")
+            if not np.all(np.isfinite(w)):
+                raise ValueError(f"set_weights: array {i} contains NaN or inf")
+        self.W, self.b = arrays[0::2], arrays[1::2]
+
+    @property
+    def n_params(self) -> int:
+        return sum(W.size + b.size for W, b in zip(self.W, self.b))
+
+    # --- inputs ----------------------------------------------------------------------------
+
+    def _check_X(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
+            raise ValueError(f"X must be (m, {self.layer_sizes[0]}), got shape {X.shape}")
+        if len(X) == 0:
+            raise ValueError("X has no examples")
+        X = X.astype(self.dtype, copy=False)
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X contains NaN or inf")
+        return X
+
+    def _check_y(self, y, m: int) -> np.ndarray:
+        n_out = self.layer_sizes[-1]
+        Y = np.asarray(y)
+        if Y.ndim == 1 and n_out == 1:
+            Y = Y[:, None]
+        if Y.shape != (m, n_out):
+            raise ValueError(f"y must be ({m}, {n_out}) to match X and the output layer, got shape {np.shape(y)}")
+        Y = Y.astype(self.dtype, copy=False)
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("y contains NaN or inf")
+        return Y
+
+    # --- the lecture's forward and backward passes -----------------------------------------
+
+    def forward(self, X) -> tuple[np.ndarray, list[dict]]:
+        """Forward propagation: the output A_L (m, n_L) and one cache per layer."""
+        A = self._check_X(X)
+        caches = []
+        for W, b, g in zip(self.W, self.b, self.activations):
+            A, cache = dense_forward(A, W, b, g)
+            caches.append(cache)
+        return A, caches
+
+    def _cost(self, Y: np.ndarray, caches: list[dict]) -> float:
+        """J = mean over the batch of the per-example loss + the L2 penalty."""
+        out = caches[-1]
+        if self._logits_loss:
+            per_example = self.loss.per_example_from_logits(Y, out["Z"])
+        else:
+            per_example = self.loss.per_example(Y, out["A"])
+        J = np.mean(per_example)
+        if self.l2:
+            J = J + l2_penalty(self.W, self._l2_factor)
+        return float(J)
+
+    def backward(self, Y: np.ndarray, caches: list[dict]) -> list[np.ndarray]:
+        """Backpropagation: ``[dW1, db1, dW2, db2, ...]`` from the caches of ``forward``.
+
+        Output layer: dZ_L = (A_L - Y) / (m n_L) on the logits where Keras uses them,
+        else dZ_L = dA_L * g'(Z_L).  Hidden layers: dZ_l = (dZ_{l+1} @ W_{l+1}^T) * g'(Z_l),
+        the lecture's delta(l) = W(l+1) delta(l+1) * g'(z(l)).  L2 adds 2 l2 W_l to dW_l.
+        """
+        out = caches[-1]
+        if self._logits_loss:
+            dZ = self.loss.gradient_from_logits(Y, out["Z"], out["A"])
+        else:
+            dZ = activation_backward(self.loss.gradient(Y, out["A"]), out, self.activations[-1])
+        grads = []
+        for layer in reversed(range(len(self.W))):
+            dA_prev, dW, db = dense_backward(dZ, caches[layer], self.W[layer], need_dA_prev=layer > 0)
+            if self.l2:
+                dW = dW + (2 * np.asarray(self._l2_factor, self.dtype)) * self.W[layer]
+            grads[:0] = [dW, db]
+            if layer > 0:
+                dZ = activation_backward(dA_prev, caches[layer - 1], self.activations[layer - 1])
+        return grads
+
+    # --- the public API the harness calls --------------------------------------------------
+
+    def predict(self, X) -> np.ndarray:
+        """The network's output for X (m, n_0): A_L (m, n_L)."""
+        return self.forward(X)[0]
+
+    def loss_and_gradients(self, X, y) -> tuple[float, list[np.ndarray]]:
+        """(J, [dW1, db1, ...]) for the batch X (m, n_0), y (m, n_L), in ``get_weights()`` order."""
+        A, caches = self.forward(X)
+        Y = self._check_y(y, len(A))
+        return self._cost(Y, caches), self.backward(Y, caches)
+
+    def cost(self, X, y) -> float:
+        """J for the batch X, y, without the gradients."""
+        A, caches = self.forward(X)
+        return self._cost(self._check_y(y, len(A)), caches)
+
+    def __repr__(self) -> str:
+        acts = "-".join(g.name for g in self.activations)
+        return (f"Network({self.layer_sizes}, activations={acts}, loss={self.loss.name}, "
+                f"l2={self.l2}, dtype={self.dtype})")
