@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from scratch import activations
+from tests.conftest import fd_gradients, rel_diff
+
+Z = np.array([[-2.0, -0.5, 0.3, 1.7], [3.0, -1.2, 0.8, -0.1]])
+
+
+def test_hand_values():
+    z = np.array([[-1.0, 0.0, 2.0]])
+    assert np.allclose(activations.get("sigmoid").forward(z), [[1 / (1 + np.e), 0.5, 1 / (1 + np.exp(-2))]])
+    assert np.allclose(activations.get("tanh").forward(z), np.tanh(z))
+    assert np.array_equal(activations.get("relu").forward(z), [[0.0, 0.0, 2.0]])
+    assert np.allclose(activations.get("leaky_relu").forward(z), [[-0.01, 0.0, 2.0]])
+    assert np.array_equal(activations.get("linear").forward(z), z)
+    s = activations.get("softmax").forward(np.array([[1.0, 2.0, 3.0]]))
+    assert np.allclose(s, np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum())
+
+
+def test_sigmoid_does_not_overflow():
+    with np.errstate(over="raise"):
+        a = activations.get("sigmoid").forward(np.array([[-1000.0, 1000.0]]))
+    assert np.array_equal(a, [[0.0, 1.0]])
+
+
+@pytest.mark.parametrize("name", list(activations.ACTIVATIONS))
+def test_every_derivative_matches_finite_differences(name):
+    """Walks the registry: each backward is the gradient of sum(dA * g(Z))."""
+    g = activations.get(name)
+    dA = np.random.default_rng(0).standard_normal(Z.shape)
+    A = g.forward(Z)
+    dZ = g.backward(dA, Z, A)
+    fd = fd_gradients(lambda z: np.sum(dA * g.forward(z)), Z.copy())
+    assert rel_diff(dZ, fd) < 1e-8
+
+
+def test_kink_conventions_follow_tensorflow():
+    """At Z = 0, ReluGrad gives 0 and LeakyReluGrad gives the slope."""
+    z = np.zeros((1, 1))
+    one = np.ones((1, 1))
+    assert activations.get("relu").backward(one, z, z)[0, 0] == 0.0
+    assert activations.get("leaky_relu").backward(one, z, z)[0, 0] == 0.01
+
+
+def test_leaky_slope_override_and_default():
+    assert activations.LEAKY_RELU_SLOPE == 0.01
+    g = activations.get("leaky_relu", negative_slope=0.2)
+    assert g.forward(np.array([[-1.0]]))[0, 0] == -0.2
+    with pytest.raises(ValueError, match="negative_slope"):
+        activations.leaky_relu(-1)
+
+
+def test_softmax_is_output_only():
+    assert "softmax" not in activations.HIDDEN_ACTIVATIONS
+    assert set(activations.HIDDEN_ACTIVATIONS) == {"sigmoid", "tanh", "relu", "leaky_relu", "linear"}
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'; valid: sigmoid, tanh"):
+        activations.get("swish")
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "leaky_relu", "softmax"])
+def test_float32_stays_float32(name):
+    z = Z.astype(np.float32)
+    g = activations.get(name)
+    a = g.forward(z)
+    assert a.dtype == np.float32
+    assert g.backward(np.ones_like(z), z, a).dtype == np.float32

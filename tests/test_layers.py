@@ -1,0 +1,44 @@
+import numpy as np
+
+from scratch import activations
+from scratch.layers import activation_backward, dense_backward, dense_forward
+from tests.conftest import fd_gradients, rel_diff
+
+
+def test_the_lecture_matrix_product():
+    """[[1,2],[3,4]] . [[5,6],[7,8]] = [[19,22],[43,50]], through a linear layer with b = 0."""
+    A, cache = dense_forward(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[5.0, 6.0], [7.0, 8.0]]),
+                             np.zeros(2), activations.get("linear"))
+    assert np.array_equal(A, [[19, 22], [43, 50]])
+    assert set(cache) == {"A_prev", "Z", "A"}
+
+
+def test_lecture_shapes_4_6_1():
+    """W(1) is 4 x 6 and W(2) is 6 x 1: one example per row, no transposes."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 4))
+    A1, _ = dense_forward(X, rng.standard_normal((4, 6)), np.zeros(6), activations.get("sigmoid"))
+    A2, _ = dense_forward(A1, rng.standard_normal((6, 1)), np.zeros(1), activations.get("sigmoid"))
+    assert A1.shape == (3, 6) and A2.shape == (3, 1)
+
+
+def test_backward_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    A_prev, W, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    dA = rng.standard_normal((5, 3))
+    g = activations.get("tanh")
+
+    def f(A_prev=A_prev, W=W, b=b):
+        return np.sum(dA * dense_forward(A_prev, W, b, g)[0])
+
+    A, cache = dense_forward(A_prev, W, b, g)
+    dA_prev, dW, db = dense_backward(activation_backward(dA, cache, g), cache, W)
+    assert rel_diff(dW, fd_gradients(lambda w: f(W=w), W.copy())) < 1e-8
+    assert rel_diff(db, fd_gradients(lambda v: f(b=v), b.copy())) < 1e-8
+    assert rel_diff(dA_prev, fd_gradients(lambda a: f(A_prev=a), A_prev.copy())) < 1e-8
+
+
+def test_first_layer_skips_the_input_gradient():
+    cache = {"A_prev": np.ones((2, 3)), "Z": np.ones((2, 1)), "A": np.ones((2, 1))}
+    dA_prev, dW, db = dense_backward(np.ones((2, 1)), cache, np.ones((3, 1)), need_dA_prev=False)
+    assert dA_prev is None and dW.shape == (3, 1) and db.shape == (1,)
