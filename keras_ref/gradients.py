@@ -60,7 +60,7 @@ def output_loss_and_gradients(model: keras.Model, X, y) -> tuple[np.ndarray, flo
     arrays that are not ``floatx()`` to float32 first, even for a float64 model; feed
     float32-representable data when the two must coincide.)
     """
-    if getattr(model, "compiled_loss", None) is None and getattr(model, "_compile_loss", None) is None:
+    if not getattr(model, "compiled", False) or getattr(model, "loss", None) is None:
         raise ValueError("model is not compiled with a loss; call model.compile(loss=...) first")
     if [id(v) for v in model.weights] != [id(v) for v in model.trainable_weights]:
         raise ValueError("model has non-trainable weights; gradients would not line up with get_weights()")

@@ -11,8 +11,10 @@ Conventions (stated here once, listed in the README):
   logits Z to the output of a sigmoid (softmax) activation, and binary (categorical)
   cross-entropy uses them: ``tf.nn.sigmoid_cross_entropy_with_logits``.  The gradient is
   then the lecture's simplification ``dZ = A - Y`` (scaled by the reduction), finite even
-  when A saturates at 0 or 1.  A ``Loss`` names the output activation whose logits it
-  uses in ``logits_of``; the network takes that path exactly when Keras does.
+  when A saturates at 0 or 1.  A ``Loss`` names the activation whose logits it expects in
+  ``logits_of``: its *link*, sigmoid for binary and softmax for categorical cross-entropy.
+  Keras reads the logits behind a sigmoid *or* a softmax output, whichever the loss;
+  ``scratch.keras_compat.reads_logits`` states when the network does the same.
 - **Probabilities otherwise.**  Without logits, Keras clips A to [epsilon, 1 - epsilon]
   with ``epsilon = 1e-7`` before the log, and the clip passes no gradient outside it.
 """
@@ -31,9 +33,9 @@ EPSILON = 1e-7
 class Loss:
     """A named loss: per-example values and the gradient of their batch mean.
 
-    ``per_example(Y, A) -> (m,)``, ``gradient(Y, A) -> dA (m, n_out)``; where Keras reads
-    the logits of a ``logits_of`` output, ``per_example_from_logits(Y, Z)`` and
-    ``gradient_from_logits(Y, Z, A) -> dZ`` are the same loss taken from Z.
+    ``per_example(Y, A) -> (m,)``, ``gradient(Y, A) -> dA (m, n_out)``.  Where Keras reads
+    logits, ``per_example_from_logits(Y, Z)`` and ``gradient_from_logits(Y, Z, P) -> dZ``
+    take the loss from Z, with P = link(Z) (``logits_of`` names the link).
     """
 
     name: str
@@ -70,9 +72,9 @@ def _bce_from_logits(Y, Z):
     return np.mean(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z))), axis=1)
 
 
-def _bce_gradient_from_logits(Y, Z, A):
-    """dZ = (A - Y) / (m n_out): the lecture's simplification, from the cached sigmoid A."""
-    return (A - Y) / A.size
+def _bce_gradient_from_logits(Y, Z, P):
+    """dZ = (P - Y) / (m n_out) with P = sigmoid(Z): the lecture's simplification dZ = A - Y."""
+    return (P - Y) / P.size
 
 
 # categorical cross-entropy --------------------------------------------------------------
@@ -99,9 +101,9 @@ def _cce_from_logits(Y, Z):
     return -np.sum(Y * log_softmax, axis=1)
 
 
-def _cce_gradient_from_logits(Y, Z, A):
-    """dZ = (A sum_j y_j - Y) / m, which is (A - Y) / m for one-hot rows; from the cached A."""
-    return (A * Y.sum(axis=1, keepdims=True) - Y) / len(A)
+def _cce_gradient_from_logits(Y, Z, P):
+    """dZ = (P sum_j y_j - Y) / m with P = softmax(Z), which is (P - Y) / m for one-hot rows."""
+    return (P * Y.sum(axis=1, keepdims=True) - Y) / len(P)
 
 
 # mean squared error ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 
 from scratch import activations, initializers, losses
-from scratch.keras_compat import float32_constant
+from scratch.keras_compat import float32_constant, reads_logits
 from scratch.layers import activation_backward, dense_backward, dense_forward
 from scratch.regularizers import l2_penalty
 
@@ -80,7 +80,10 @@ class Network:
             for _ in self.layer_sizes[2:]
         ] + [activations.get(output_activation, negative_slope=slope)]
         self._l2_factor = float32_constant(self.l2, self.keras_compat)
-        self._logits_loss = self.loss.logits_of == output_activation
+        self._logits_loss = reads_logits(self.loss.logits_of, output_activation, self.keras_compat)
+        # P = link(Z) for the logits path: the cached A itself unless the pair is crossed
+        self._link = (activations.get(self.loss.logits_of)
+                      if self._logits_loss and self.loss.logits_of != output_activation else None)
 
         rng = np.random.default_rng(seed)
         self.W = [init((n_in, n_out), rng, dtype) for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:])]
@@ -161,13 +164,14 @@ class Network:
     def backward(self, Y: np.ndarray, caches: list[dict]) -> list[np.ndarray]:
         """Backpropagation: ``[dW1, db1, dW2, db2, ...]`` from the caches of ``forward``.
 
-        Output layer: dZ_L = (A_L - Y) / (m n_L) on the logits where Keras uses them,
-        else dZ_L = dA_L * g'(Z_L).  Hidden layers: dZ_l = (dZ_{l+1} @ W_{l+1}^T) * g'(Z_l),
+        Output layer: dZ_L = (P - Y) / (m n_L) on the logits where Keras uses them (P is the
+        cached A_L, or the loss's link of Z_L for a crossed pair), else dZ_L = dA_L * g'(Z_L).  Hidden layers: dZ_l = (dZ_{l+1} @ W_{l+1}^T) * g'(Z_l),
         the lecture's delta(l) = W(l+1) delta(l+1) * g'(z(l)).  L2 adds 2 l2 W_l to dW_l.
         """
         out = caches[-1]
         if self._logits_loss:
-            dZ = self.loss.gradient_from_logits(Y, out["Z"], out["A"])
+            P = out["A"] if self._link is None else self._link.forward(out["Z"])
+            dZ = self.loss.gradient_from_logits(Y, out["Z"], P)
         else:
             dZ = activation_backward(self.loss.gradient(Y, out["A"]), out, self.activations[-1])
         grads = []

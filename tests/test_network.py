@@ -99,6 +99,26 @@ def test_keras_compat_rounds_the_constants_through_float32():
     assert compat._l2_factor == 0.009999999776482582 and exact._l2_factor == 0.01
 
 
+@pytest.mark.parametrize("layers,output,loss", [((4, 6, 3), "softmax", "binary_crossentropy"),
+                                                 ((4, 6, 3), "sigmoid", "categorical_crossentropy")])
+def test_crossed_pairs_read_the_logits_only_under_keras_compat(layers, output, loss):
+    """Keras's quirk: a cross-entropy applies its own link to the logits of any sigmoid/softmax."""
+    from scratch import activations, losses
+    X, y = make_xy(layers, loss)
+    compat = scratch.Network(layers, output_activation=output, loss=loss, seed=3, dtype="float64")
+    exact = scratch.Network(layers, output_activation=output, loss=loss, seed=3, dtype="float64",
+                            keras_compat=False)
+    A, caches = exact.forward(X)
+    link = activations.get(losses.get(loss).logits_of)
+    assert compat.cost(X, y) == pytest.approx(np.mean(losses.get(loss).per_example(y, link.forward(caches[-1]["Z"]))))
+    assert exact.cost(X, y) == pytest.approx(np.mean(losses.get(loss).per_example(y, A)))
+    assert abs(compat.cost(X, y) - exact.cost(X, y)) > 1e-3
+    for net in (compat, exact):  # each is a consistent loss with its own exact gradient
+        _, grads = net.loss_and_gradients(X, y)
+        for g, f in zip(grads, central_differences(net, X, y)):
+            assert rel_diff(g, f) < 1e-7
+
+
 def test_zero_init_keeps_hidden_units_identical():
     """The lecture's slide: with zero weights every hidden unit gets the same gradient."""
     net = scratch.Network([4, 6, 1], hidden_activation="tanh", init_mode="zero", dtype="float64")

@@ -1,0 +1,95 @@
+import keras
+import numpy as np
+import pytest
+
+import keras_ref
+from tests.conftest import make_xy
+
+
+def test_default_compile_is_the_lecture_s():
+    model = keras_ref.build_model([4, 6, 1])
+    config = model.get_compile_config()
+    assert config["loss"] == "binary_crossentropy"
+    assert config["metrics"] == ["accuracy"]
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert [tuple(w.shape) for w in model.get_weights()] == [(4, 6), (6,), (6, 1), (1,)]
+    assert [layer.activation.__name__ for layer in model.layers[1:]] == ["sigmoid", "sigmoid"]
+
+
+def test_float64_model_keeps_its_loss_in_float64(keras_model):
+    model = keras_model(l2=0.01, dtype="float64")
+    X, y = make_xy((4, 6, 1), "binary_crossentropy")
+    history = model.fit(X.astype("float64"), y.astype("float64"), epochs=1, verbose=0)  # plain compile raises TypeError
+    assert np.isfinite(history.history["loss"][0])
+    assert model.compute_loss(x=X, y=y.astype("float64"), y_pred=model(X.astype("float64"))).dtype == "float64"
+    assert keras.config.floatx() == "float32"  # compile_model restores it
+
+
+def test_seeded_build_draws_what_initial_weights_draws():
+    for mode in keras_ref.INIT_MODES:
+        model = keras_ref.build_model([4, 6, 1], init_mode=mode, seed=11)
+        for a, b in zip(model.get_weights(), keras_ref.initial_weights([4, 6, 1], mode, seed=11)):
+            assert np.array_equal(a, b)
+
+
+def test_leaky_relu_uses_the_lecture_slope():
+    model = keras_ref.build_model([1, 1, 1], hidden_activation="leaky_relu", dtype="float64")
+    model.set_weights([np.ones((1, 1)), np.zeros(1), np.ones((1, 1)), np.zeros(1)])
+    out = model.layers[1](np.array([[-1.0]]))
+    assert float(out[0, 0]) == -0.009999999776482582  # TensorFlow holds alpha as float32
+
+
+def test_loss_and_gradients_is_the_step_that_fit_takes(keras_model):
+    """One full-batch fit step with SGD(1.0) moves every weight by exactly -grad."""
+    model = keras_ref.build_model([4, 6, 1], hidden_activation="tanh", l2=0.01, seed=3, dtype="float64")
+    keras_ref.compile_model(model, "binary_crossentropy", "float64", optimizer=keras.optimizers.SGD(1.0))
+    X, y = make_xy((4, 6, 1), "binary_crossentropy")
+    X, y = X.astype("float64"), y.astype("float64")
+    before = model.get_weights()
+    loss, grads = keras_ref.loss_and_gradients(model, X, y)
+    history = model.fit(X, y, batch_size=len(X), epochs=1, shuffle=False, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(loss, rel=1e-15)
+    for w0, w1, g in zip(before, model.get_weights(), grads):
+        assert np.allclose(w0 - w1, g, rtol=1e-12, atol=1e-16)
+
+
+def test_loss_and_gradients_reuses_one_trace(keras_model):
+    model = keras_model()
+    X, y = make_xy((4, 6, 1), "binary_crossentropy")
+    keras_ref.loss_and_gradients(model, X[:5], y[:5])
+    keras_ref.loss_and_gradients(model, X, y)
+    from keras_ref.gradients import _TRACED
+    assert _TRACED[model].experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(layer_sizes=[4]), "at least two sizes"),
+    (dict(layer_sizes=[4, -1, 1]), "layer size -1"),
+    (dict(hidden_activation="swish"), "unknown hidden_activation 'swish'; valid: sigmoid"),
+    (dict(output_activation="elu"), "unknown output_activation 'elu'"),
+    (dict(loss="hinge"), "unknown loss 'hinge'; valid: binary_crossentropy"),
+    (dict(init_mode="xavier"), "unknown init_mode 'xavier'; valid: uniform, lecun_uniform"),
+    (dict(dtype="float16"), "unknown dtype 'float16'"),
+    (dict(l2=-0.1), "l2 must be"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        keras_ref.build_model(**(dict(layer_sizes=[4, 6, 1]) | kwargs))
+
+
+def test_bad_batches(keras_model):
+    model = keras_model()
+    X, y = make_xy((4, 6, 1), "binary_crossentropy")
+    with pytest.raises(ValueError, match=r"X must be \(m, 4\)"):
+        keras_ref.loss_and_gradients(model, X[:, :2], y)
+    with pytest.raises(ValueError, match=r"y must be \(16, 1\)"):
+        keras_ref.loss_and_gradients(model, X, y[:3])
+    X[1, 1] = np.inf
+    with pytest.raises(ValueError, match="X contains NaN or inf"):
+        keras_ref.loss_and_gradients(model, X, y)
+
+
+def test_uncompiled_model_is_refused():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="not compiled"):
+        keras_ref.loss_and_gradients(model, np.zeros((1, 2)), np.zeros((1, 1)))
