@@ -4,9 +4,15 @@ dJ/dtheta ~= (J(theta + h) - J(theta - h)) / (2 h), one weight at a time, in flo
 The error is O(h^2) in the truncation and O(eps J / h) in rounding.  On the lecture's
 4-6-1 network h = 1e-5 keeps both near 1e-8 relative even for the tiny gradients of the
 ``uniform`` and ``normal`` modes (h = 1e-6 reaches 1e-7 there, h = 1e-4 fails outright).
-A ReLU unit whose Z lies within h of 0 for some example would make the difference
-straddle the kink; with continuous random data that has probability around 1e-3.  An error that both backprop
-implementations shared would show here, since this leg never uses a derivative formula.
+An error that both backprop implementations shared would show here, since this leg never
+uses a derivative formula.
+
+Kinks: where a ReLU's input Z sits within h of 0 (exactly 0 is common: a zero-initialised
+layer, or a unit whose inputs are all dead ReLUs and whose bias is 0), the two evaluations
+fall on both sides of the kink and the difference is the mean of the two one-sided slopes,
+not the derivative TensorFlow and the scratch side use.  Such entries are found by
+comparing which units are active at theta + h and theta - h, and left out of the
+comparison; the report counts them.
 """
 from __future__ import annotations
 
@@ -15,24 +21,40 @@ import numpy as np
 import scratch
 
 
-def central_differences(net: scratch.Network, X, y, h: float = 1e-5) -> list[np.ndarray]:
-    """dJ/dw for every weight of ``net`` at its current weights, in ``get_weights()`` order."""
+def _active(net: scratch.Network, X) -> list[np.ndarray]:
+    """Which pre-activations lie right of the kink, for every layer whose activation has one."""
+    _, caches = net.forward(X)
+    return [c["Z"] > 0 for c, g in zip(caches, net.activations) if g.kink]
+
+
+def central_differences(net: scratch.Network, X, y, h: float = 1e-5):
+    """(dJ/dw for every weight at the current weights, masks of the entries that straddle a kink).
+
+    Both lists follow ``get_weights()`` order.
+    """
     weights = net.get_weights()
-    grads = []
+    has_kinks = any(g.kink for g in net.activations)
+    grads, kinks = [], []
     try:
         for w in weights:
             g = np.zeros(w.shape, dtype=np.float64)
+            kink = np.zeros(w.shape, dtype=bool)
             for idx in np.ndindex(w.shape):
                 original = w[idx]
-                w[idx] = original + h
-                net.set_weights(weights)
-                J_plus = net.cost(X, y)
-                w[idx] = original - h
-                net.set_weights(weights)
-                J_minus = net.cost(X, y)
+                J = []
+                active = []
+                for step in (h, -h):
+                    w[idx] = original + step
+                    net.set_weights(weights)
+                    J.append(net.cost(X, y))
+                    if has_kinks:
+                        active.append(_active(net, X))
                 w[idx] = original
-                g[idx] = (J_plus - J_minus) / (2 * h)
+                g[idx] = (J[0] - J[1]) / (2 * h)
+                if has_kinks:
+                    kink[idx] = any((a != b).any() for a, b in zip(*active))
             grads.append(g)
+            kinks.append(kink)
     finally:
         net.set_weights(weights)
-    return grads
+    return grads, kinks

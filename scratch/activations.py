@@ -21,12 +21,17 @@ LEAKY_RELU_SLOPE = 0.01
 
 @dataclass(frozen=True)
 class Activation:
-    """A named activation: ``forward(Z) -> A`` and ``backward(dA, Z, A) -> dZ``."""
+    """A named activation: ``forward(Z) -> A`` and ``backward(dA, Z, A) -> dZ``.
+
+    ``kink``: g has no derivative at Z = 0 (relu, leaky_relu); backward then uses the
+    one-sided value TensorFlow uses, which a finite difference across 0 cannot reproduce.
+    """
 
     name: str
     forward: Callable[[np.ndarray], np.ndarray]
     backward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     elementwise: bool = True
+    kink: bool = False
 
 
 def _sigmoid(Z):
@@ -70,7 +75,7 @@ def leaky_relu(negative_slope: float = LEAKY_RELU_SLOPE) -> Activation:
     def backward(dA, Z, A):
         return np.where(Z > 0, dA, dA * slope).astype(dA.dtype, copy=False)
 
-    return Activation("leaky_relu", forward, backward)
+    return Activation("leaky_relu", forward, backward, kink=True)
 
 
 def _linear_backward(dA, Z, A):
@@ -92,7 +97,7 @@ def _softmax_backward(dA, Z, A):
 ACTIVATIONS: dict[str, Activation] = {
     "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_backward),
     "tanh": Activation("tanh", np.tanh, _tanh_backward),
-    "relu": Activation("relu", _relu, _relu_backward),
+    "relu": Activation("relu", _relu, _relu_backward, kink=True),
     "leaky_relu": leaky_relu(),
     "linear": Activation("linear", lambda Z: Z, _linear_backward),
     "softmax": Activation("softmax", _softmax, _softmax_backward, elementwise=False),

@@ -57,7 +57,8 @@ def test_backprop_matches_finite_differences(layers, output, loss, hidden):
     net.set_weights([w + 0.1 for w in net.get_weights()])  # biases off zero too
     X, y = make_xy(layers, loss)
     _, grads = net.loss_and_gradients(X, y)
-    fd = central_differences(net, X, y, h=1e-5)
+    fd, kinks = central_differences(net, X, y, h=1e-5)
+    assert not any(k.any() for k in kinks)
     for g, f in zip(grads, fd):
         assert rel_diff(g, f) < 1e-7
 
@@ -70,7 +71,7 @@ def test_finite_differences_catch_a_wrong_derivative():
     net.activations[0] = replace(g, backward=lambda dA, Z, A: 1.01 * g.backward(dA, Z, A))
     X, y = make_xy((4, 6, 1), "binary_crossentropy")
     _, grads = net.loss_and_gradients(X, y)
-    assert rel_diff(grads[0], central_differences(net, X, y)[0]) > 1e-3
+    assert rel_diff(grads[0], central_differences(net, X, y)[0][0]) > 1e-3
 
 
 def test_l2_is_the_lecture_lambda_over_2m():
@@ -115,7 +116,7 @@ def test_crossed_pairs_read_the_logits_only_under_keras_compat(layers, output, l
     assert abs(compat.cost(X, y) - exact.cost(X, y)) > 1e-3
     for net in (compat, exact):  # each is a consistent loss with its own exact gradient
         _, grads = net.loss_and_gradients(X, y)
-        for g, f in zip(grads, central_differences(net, X, y)):
+        for g, f in zip(grads, central_differences(net, X, y)[0]):
             assert rel_diff(g, f) < 1e-7
 
 
@@ -188,3 +189,11 @@ def test_scratch_never_imports_a_framework():
 def test_keras_ref_never_imports_scratch():
     code = "import sys, keras_ref; sys.exit(1 if 'scratch' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_finite_differences_flag_exactly_the_entries_at_a_relu_kink():
+    net = scratch.Network([1, 1, 1], hidden_activation="relu", dtype="float64")
+    net.set_weights([np.ones((1, 1)), np.zeros(1), np.ones((1, 1)), np.zeros(1)])
+    X, y = np.zeros((1, 1)), np.ones((1, 1))  # Z1 = 0: the kink itself
+    _, kinks = central_differences(net, X, y)
+    assert [k.tolist() for k in kinks] == [[[False]], [True], [[False]], [False]]
