@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from scratch import activations
-from tests.conftest import fd_gradients, rel_diff
+from tests.helpers import fd_gradients, rel_diff
 
 Z = np.array([[-2.0, -0.5, 0.3, 1.7], [3.0, -1.2, 0.8, -0.1]])
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import keras_ref
-from tests.conftest import make_xy
+from tests.helpers import make_xy
 
 
 def test_default_compile_is_the_lecture_s():

@@ -2,7 +2,7 @@ import numpy as np
 
 from scratch import activations
 from scratch.layers import activation_backward, dense_backward, dense_forward
-from tests.conftest import fd_gradients, rel_diff
+from tests.helpers import fd_gradients, rel_diff
 
 
 def test_the_lecture_matrix_product():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from scratch import activations, losses
-from tests.conftest import fd_gradients, rel_diff
+from tests.helpers import fd_gradients, rel_diff
 
 RNG = np.random.default_rng(0)
 Z = RNG.standard_normal((5, 3))

@@ -6,7 +6,7 @@ import pytest
 
 import scratch
 from compare.finite_differences import central_differences
-from tests.conftest import make_xy, rel_diff
+from tests.helpers import make_xy, rel_diff
 
 COMBOS = [  # (layers, output activation, loss)
     ((4, 6, 1), "sigmoid", "binary_crossentropy"),

@@ -6,7 +6,7 @@ import keras_ref
 import scratch
 from compare.report import compare_named, failures
 from compare.transfer import keras_to_scratch, scratch_to_keras
-from tests.conftest import make_xy
+from tests.helpers import make_xy
 
 TOL = {"float32": 1e-5, "float64": 1e-10}
 COMBOS = [  # (layers, output activation, loss, l2)
