@@ -10,7 +10,6 @@ bad input.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -20,6 +19,10 @@ import numpy as np
 import compare  # noqa: F401  (quiets TensorFlow's C++ log before it is imported)
 import keras_ref
 import scratch
+from compare.cli import (
+    Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
+    positive_float, quirks,
+)
 from compare.finite_differences import central_differences
 from compare.report import (
     Table, compare_named, describe_failure, device, die, failures, versions, weight_names, write_json,
@@ -47,7 +50,7 @@ class Config:
     tol_float64: float = 1e-10
     fd_tol: float = 1e-7
     fd_step: float = 1e-5
-    keras_compat: bool = True
+    keras_compat: frozenset = frozenset(scratch.keras_compat.QUIRKS)
     perturb: str | None = None
 
     def tolerance(self, dtype: str) -> float:
@@ -180,80 +183,41 @@ def describe_failures(results: list[dict]) -> list[str]:
 
 # --- command line ------------------------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with its errors on one line: 'compare.gradients: error: ...', exit 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _list_of(kind: str, valid=None, convert=str):
-    def parse(text: str):
-        items = [t for t in text.replace(",", " ").split() if t]
-        if not items:
-            raise argparse.ArgumentTypeError(f"empty {kind} list")
-        if valid is not None and items == ["all"]:
-            return tuple(valid)
-        out = []
-        for t in items:
-            try:
-                value = convert(t)
-            except ValueError:
-                raise argparse.ArgumentTypeError(f"{kind} {t!r} is not a {convert.__name__}")
-            if valid is not None and value not in valid:
-                raise argparse.ArgumentTypeError(f"unknown {kind} {t!r}; valid: {', '.join(valid)}")
-            out.append(value)
-        return tuple(out)
-    return parse
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-    if not value > 0 or not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     d = Config()
-    p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
-                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--layers", type=_list_of("layer size", convert=int), default=d.layers,
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--layers", type=list_of("layer size", convert=int), default=d.layers,
                    help="layer sizes, inputs first, e.g. 4,6,1 (the lecture's network)")
-    p.add_argument("--activations", type=_list_of("activation", keras_ref.HIDDEN_ACTIVATIONS),
+    p.add_argument("--activations", type=list_of("activation", keras_ref.HIDDEN_ACTIVATIONS),
                    default=d.activations, help="hidden activations to test, or 'all'")
-    p.add_argument("--init-modes", type=_list_of("init mode", keras_ref.INIT_MODES),
+    p.add_argument("--init-modes", type=list_of("init mode", keras_ref.INIT_MODES),
                    default=d.init_modes, help="Keras init modes to test, or 'all'")
-    p.add_argument("--dtypes", type=_list_of("dtype", keras_ref.DTYPES), default=d.dtypes)
+    p.add_argument("--dtypes", type=list_of("dtype", keras_ref.DTYPES), default=d.dtypes)
     p.add_argument("--output-activation", choices=keras_ref.OUTPUT_ACTIVATIONS, default=d.output_activation)
     p.add_argument("--loss", choices=keras_ref.LOSSES, default=d.loss)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="examples in the fixed batch")
     p.add_argument("--l2", type=float, default=d.l2,
                    help="Keras's L2 factor on every kernel (the lecture's lambda / (2 m))")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the batch and of Keras's initializers")
-    p.add_argument("--tol-float32", type=_positive_float, default=d.tol_float32,
+    p.add_argument("--tol-float32", type=positive_float, default=d.tol_float32,
                    help="largest relative difference allowed in float32")
-    p.add_argument("--tol-float64", type=_positive_float, default=d.tol_float64,
+    p.add_argument("--tol-float64", type=positive_float, default=d.tol_float64,
                    help="largest relative difference allowed in float64")
-    p.add_argument("--fd-tol", type=_positive_float, default=d.fd_tol,
+    p.add_argument("--fd-tol", type=positive_float, default=d.fd_tol,
                    help="largest relative difference between backprop and finite differences")
-    p.add_argument("--fd-step", type=_positive_float, default=d.fd_step, help="finite-difference step h")
-    p.add_argument("--no-keras-compat", dest="keras_compat", action="store_false",
-                   help="scratch uses exact constants instead of Keras's float32 roundings, "
-                        "to measure what each rounding costs")
+    p.add_argument("--fd-step", type=positive_float, default=d.fd_step, help="finite-difference step h")
+    add_compat_arguments(p)
     p.add_argument("--perturb", metavar="KEY", default=None,
                    help="negative control: move one element of this scratch quantity (output, loss, "
                         "dW1, db1, ...) or weight (W1, b1, ...); the run must then fail")
-    p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    add_output_arguments(p)
     return p
 
 
 def _config(args, parser) -> Config:
     fields = {k: v for k, v in vars(args).items() if k in Config.__dataclass_fields__}
+    fields["keras_compat"] = quirks(args)
     config = Config(**fields)
     if config.batch_size < 1:
         parser.error(f"--batch-size must be >= 1, got {config.batch_size}")
@@ -261,8 +225,7 @@ def _config(args, parser) -> Config:
     perturbable = ["output", "loss"] + weight_names(n_layers, "d") + weight_names(n_layers)
     if config.perturb is not None and config.perturb not in perturbable:
         parser.error(f"unknown --perturb {config.perturb!r}; valid: {', '.join(perturbable)}")
-    if args.json and os.path.exists(args.json) and not args.overwrite:
-        parser.error(f"{args.json} exists; pass --overwrite to replace it")
+    check_output(args, parser)
     return config
 
 
@@ -282,7 +245,7 @@ def main(argv=None) -> int:
 
     print(f"{PROG}: {'-'.join(map(str, config.layers))} network, output {config.output_activation}, "
           f"loss {config.loss}, batch {config.batch_size}, l2 {config.l2}, seed {config.seed}, "
-          f"keras_compat {'on' if config.keras_compat else 'off'}"
+          f"{describe_quirks(config.keras_compat)}"
           + (f", perturbed {config.perturb}" if config.perturb else ""))
     info = versions()
     print(f"device {device()}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
@@ -296,7 +259,8 @@ def main(argv=None) -> int:
         write_json(args.json, {
             "command": PROG,
             "passed": passed == len(results),
-            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(config).items()},
+            "config": {k: (sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v)
+                       for k, v in vars(config).items()},
             "seed": config.seed,
             "device": device(),
             "versions": info,

@@ -21,34 +21,65 @@ float32 on the TensorFlow backend (Keras 3.x, TensorFlow 2.16 and later):
    ``ops.cast(self.l2, x.dtype) * sum(x**2)``; ``ops.cast`` first makes a float32 tensor of
    the Python float, so ``l2 = 0.01`` becomes 0.009999999776482582 in a float64 model.
 
-With ``keras_compat=True`` (the default) ``scratch.Network`` reproduces all three, so its
-float64 results match Keras to ~1e-16.  With ``keras_compat=False`` it uses the exact
-constants and the loss of the probabilities it was given, and ``python -m
-compare.gradients --no-keras-compat`` measures the gap that each quirk causes (the README
-lists them).  In float32 models the two roundings change nothing.
+3. **Optimizer constants** (``scratch.optimizers`` says where each one enters): the
+   learning rate lives in a float32 variable, SGD's ``momentum`` and Adam's ``beta_1`` and
+   ``beta_2`` (in the bias correction) pass through ``ops.cast``.
+
+Each quirk has a name in ``QUIRKS``.  ``keras_compat=True`` (the default) reproduces them
+all, so float64 results match Keras to ~1e-16, gradients and whole training runs alike;
+``False`` reproduces none, and a collection of names reproduces just those, so that the
+drift each one causes can be measured by leaving it out (``--drop-quirk`` on the compare
+commands; the README lists the figures).  In float32 models the roundings change nothing.
 """
 from __future__ import annotations
 
+from typing import Iterable, Union
+
 import numpy as np
 
+#: The reproduced quirks, by name.
+QUIRKS = (
+    "crossed_logits",    # a cross-entropy reads the logits of any sigmoid/softmax output
+    "leaky_relu_slope",  # LeakyRelu's alpha is a float32 op attribute
+    "l2_factor",         # L2 casts its factor through float32
+    "learning_rate",     # optimizers hold the learning rate in a float32 variable
+    "sgd_momentum",      # SGD casts momentum through float32
+    "adam_betas",        # Adam casts beta_1, beta_2 through float32 for beta^t
+)
 
-def float32_constant(value: float, keras_compat: bool = True) -> float:
-    """``value`` as TensorFlow hands it to a float64 op: rounded through float32 when ``keras_compat``."""
-    return float(np.float32(value)) if keras_compat else float(value)
+KerasCompat = Union[bool, Iterable[str]]
+
+
+def resolve(keras_compat: KerasCompat) -> frozenset:
+    """The set of quirks to reproduce: all for True, none for False, else the names given."""
+    if keras_compat is True:
+        return frozenset(QUIRKS)
+    if keras_compat is False or keras_compat is None:
+        return frozenset()
+    names = frozenset([keras_compat] if isinstance(keras_compat, str) else keras_compat)
+    unknown = sorted(names - set(QUIRKS))
+    if unknown:
+        raise ValueError(f"unknown Keras quirk {unknown[0]!r}; valid: {', '.join(QUIRKS)}")
+    return names
+
+
+def float32_constant(value: float, rounded: bool = True) -> float:
+    """``value`` as TensorFlow hands it to a float64 op: rounded through float32 when ``rounded``."""
+    return float(np.float32(value)) if rounded else float(value)
 
 
 #: Output activations whose output carries its logits, ``_keras_logits``, on TensorFlow.
 LOGIT_CARRYING_ACTIVATIONS = ("sigmoid", "softmax")
 
 
-def reads_logits(logits_of: str | None, output_activation: str, keras_compat: bool = True) -> bool:
+def reads_logits(logits_of: str | None, output_activation: str, crossed: bool = True) -> bool:
     """Whether a loss with link ``logits_of`` is taken from the output layer's logits Z.
 
     Always for the matching pair (the same loss, in its stable form); for a crossed pair
-    (a sigmoid output with a softmax link or the reverse) only when ``keras_compat``.
+    (a sigmoid output with a softmax link or the reverse) only when ``crossed``.
     """
     if logits_of is None:
         return False
     if logits_of == output_activation:
         return True
-    return keras_compat and output_activation in LOGIT_CARRYING_ACTIVATIONS
+    return crossed and output_activation in LOGIT_CARRYING_ACTIVATIONS

@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 
 from scratch import activations, initializers, losses
-from scratch.keras_compat import float32_constant, reads_logits
+from scratch.keras_compat import KerasCompat, float32_constant, reads_logits, resolve
 from scratch.layers import activation_backward, dense_backward, dense_forward
 from scratch.regularizers import l2_penalty
 
@@ -49,7 +49,8 @@ class Network:
 
     (Keras's ``kernel_regularizer=L2(l2)``; see ``scratch.regularizers`` for the lecture's
     lambda / (2 m)).  ``keras_compat`` applies Keras-on-TensorFlow's float32 roundings of
-    constants (``scratch.keras_compat``).
+    constants and more (``scratch.keras_compat``): True for all, False for none, or the
+    names of the quirks to reproduce.
     """
 
     def __init__(
@@ -62,7 +63,7 @@ class Network:
         l2: float = 0.0,
         seed: int | None = None,
         dtype: str = "float32",
-        keras_compat: bool = True,
+        keras_compat: KerasCompat = True,
     ):
         self.layer_sizes = check_layer_sizes(layer_sizes)
         check_choice("hidden_activation", hidden_activation, activations.HIDDEN_ACTIVATIONS)
@@ -71,16 +72,16 @@ class Network:
         init = initializers.get(init_mode)
         self.dtype = check_choice("dtype", dtype, DTYPES)
         self.l2 = check_l2(l2)
-        self.keras_compat = bool(keras_compat)
+        self.quirks = resolve(keras_compat)
         self.init_mode = init_mode
 
-        slope = float32_constant(activations.LEAKY_RELU_SLOPE, self.keras_compat)
+        slope = float32_constant(activations.LEAKY_RELU_SLOPE, "leaky_relu_slope" in self.quirks)
         self.activations = [
             activations.get(hidden_activation, negative_slope=slope)
             for _ in self.layer_sizes[2:]
         ] + [activations.get(output_activation, negative_slope=slope)]
-        self._l2_factor = float32_constant(self.l2, self.keras_compat)
-        self._logits_loss = reads_logits(self.loss.logits_of, output_activation, self.keras_compat)
+        self._l2_factor = float32_constant(self.l2, "l2_factor" in self.quirks)
+        self._logits_loss = reads_logits(self.loss.logits_of, output_activation, "crossed_logits" in self.quirks)
         # P = link(Z) for the logits path: the cached A itself unless the pair is crossed
         self._link = (activations.get(self.loss.logits_of)
                       if self._logits_loss and self.loss.logits_of != output_activation else None)
@@ -108,6 +109,11 @@ class Network:
             if not np.all(np.isfinite(w)):
                 raise ValueError(f"set_weights: array {i} contains NaN or inf")
         self.W, self.b = arrays[0::2], arrays[1::2]
+
+    @property
+    def parameters(self) -> list[np.ndarray]:
+        """The live ``[W1, b1, W2, b2, ...]`` arrays (not copies), which an optimizer updates in place."""
+        return [p for Wb in zip(self.W, self.b) for p in Wb]
 
     @property
     def n_params(self) -> int:
@@ -195,6 +201,17 @@ class Network:
         A, caches = self.forward(X)
         Y = self._check_y(y, len(A))
         return self._cost(Y, caches), self.backward(Y, caches)
+
+    def train_on_batch(self, X, y, optimizer) -> float:
+        """One optimizer step on the batch; returns the loss J computed before the step, as Keras does.
+
+        ``optimizer`` is a ``scratch.optimizers.Optimizer`` (it keeps its slots between calls).
+        """
+        loss, grads = self.loss_and_gradients(X, y)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss} at optimizer step {optimizer.iterations + 1}")
+        optimizer.apply_gradients(self.parameters, grads, self.quirks)
+        return loss
 
     def cost(self, X, y) -> float:
         """J for the batch X, y, without the gradients."""

@@ -1,0 +1,79 @@
+"""What every ``python -m compare.X`` command shares: its parser, argument types and flags."""
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+from scratch.keras_compat import QUIRKS
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line: 'compare.X: error: ...', exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def list_of(kind: str, valid=None, convert=str):
+    """An argument type for 'a,b,c' (or 'a b c'); 'all' stands for every valid value."""
+    def parse(text: str):
+        items = [t for t in text.replace(",", " ").split() if t]
+        if not items:
+            raise argparse.ArgumentTypeError(f"empty {kind} list")
+        if valid is not None and items == ["all"]:
+            return tuple(valid)
+        out = []
+        for t in items:
+            try:
+                value = convert(t)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{kind} {t!r} is not a {convert.__name__}")
+            if valid is not None and value not in valid:
+                raise argparse.ArgumentTypeError(f"unknown {kind} {t!r}; valid: {', '.join(valid)}")
+            out.append(value)
+        return tuple(out)
+    return parse
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    if not value > 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def add_compat_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-keras-compat", dest="keras_compat", action="store_false",
+                   help="scratch reproduces none of Keras's quirks (scratch/keras_compat.py), "
+                        "to measure what they cost")
+    p.add_argument("--drop-quirk", dest="dropped_quirks", action="append", default=[], choices=QUIRKS,
+                   metavar="NAME", help=f"leave out one quirk (repeatable): {', '.join(QUIRKS)}")
+
+
+def quirks(args) -> frozenset:
+    """The quirks the scratch side reproduces, from --no-keras-compat and --drop-quirk."""
+    return frozenset(QUIRKS) - set(args.dropped_quirks) if args.keras_compat else frozenset()
+
+
+def add_output_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+
+
+def check_output(args, parser) -> None:
+    """Refuse to replace an earlier report unless asked."""
+    if args.json and os.path.exists(args.json) and not args.overwrite:
+        parser.error(f"{args.json} exists; pass --overwrite to replace it")
+
+
+def describe_quirks(reproduced: frozenset) -> str:
+    if reproduced == frozenset(QUIRKS):
+        return "keras_compat on"
+    if not reproduced:
+        return "keras_compat off"
+    return "keras_compat without " + ",".join(q for q in QUIRKS if q not in reproduced)

@@ -1,0 +1,201 @@
+"""Optimizers with Keras 3's names, defaults and update formulas, sorted by increasing complexity.
+
+Each one updates the parameters in place, one tensor at a time, in the order of Keras's
+``update_step``, with ``iterations`` counting the steps taken.  Keras-on-TensorFlow's float32
+roundings (see ``scratch.keras_compat``) that touch an update:
+
+- the learning rate lives in a float32 variable (``floatx()``), so a float64 model steps with
+  ``float32(learning_rate)``: 0.001 becomes 0.0010000000474974513;
+- SGD's ``momentum`` goes through ``ops.cast`` before it multiplies the slot;
+- Adam's ``beta_1`` and ``beta_2`` go through ``ops.cast`` before they are raised to the
+  step count for the bias correction (their ``1 - beta`` factors stay exact).
+
+RMSprop's ``rho``, ``momentum`` and ``epsilon`` and Adam's ``epsilon`` enter as Python floats
+through ``ops.multiply`` and ``ops.add``, which keep the variable's dtype: no rounding.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from scratch.keras_compat import KerasCompat, float32_constant, resolve
+
+
+def _check_rate(name: str, value, low: float = 0.0, high: float | None = None, high_open=True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if value < low or (name == "learning_rate" and value <= 0):
+        raise ValueError(f"{name} must be > 0, got {value!r}" if name == "learning_rate"
+                         else f"{name} must be >= {low}, got {value!r}")
+    if high is not None and (value >= high if high_open else value > high):
+        raise ValueError(f"{name} must be < {high}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """The shared loop: build one slot per parameter per kind, then ``_update`` each tensor."""
+
+    name = "optimizer"
+    slot_names: tuple[str, ...] = ()
+
+    def __init__(self, learning_rate: float):
+        self.learning_rate = _check_rate("learning_rate", learning_rate)
+        self.iterations = 0
+        self.slots: dict[str, list[np.ndarray]] = {}
+
+    def _slot_names(self) -> tuple[str, ...]:
+        return self.slot_names
+
+    def build(self, params: list[np.ndarray]) -> None:
+        """Zero slots shaped like ``params``: ``slots[kind][i]`` belongs to ``params[i]``."""
+        self.slots = {kind: [np.zeros_like(p) for p in params] for kind in self._slot_names()}
+
+    def apply_gradients(self, params: list[np.ndarray], grads: list[np.ndarray],
+                        keras_compat: KerasCompat = True) -> None:
+        """One step: every ``params[i]`` updated in place from ``grads[i]``.
+
+        ``keras_compat`` picks the float32 roundings to reproduce (``scratch.keras_compat``).
+        """
+        quirks = resolve(keras_compat)
+        if not self.slots and self._slot_names():
+            self.build(params)
+        lr = float32_constant(self.learning_rate, "learning_rate" in quirks)
+        for i, (p, g) in enumerate(zip(params, grads)):
+            self._update(i, p, g.astype(p.dtype, copy=False), lr, quirks)
+        self.iterations += 1
+
+    def _update(self, i, p, g, lr, quirks):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {"learning_rate": self.learning_rate}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Gradient descent, the lecture's theta := theta - alpha dJ/dtheta, with optional momentum.
+
+    momentum = 0:  p -= lr g
+    else:          m = momentum m - lr g;   p += m            (nesterov: p += momentum m - lr g)
+    """
+
+    name = "sgd"
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
+        super().__init__(learning_rate)
+        self.momentum = _check_rate("momentum", momentum, 0.0, 1.0, high_open=False)
+        self.nesterov = bool(nesterov)
+
+    def _slot_names(self):
+        return ("momentum",) if self.momentum else ()
+
+    def _update(self, i, p, g, lr, quirks):
+        if not self.momentum:
+            p -= g * lr
+            return
+        momentum = float32_constant(self.momentum, "sgd_momentum" in quirks)
+        m = self.slots["momentum"][i]
+        m[...] = m * momentum - g * lr
+        if self.nesterov:
+            p += m * momentum - g * lr
+        else:
+            p += m
+
+    def get_config(self):
+        return super().get_config() | {"momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class RMSprop(Optimizer):
+    """Divide the step by a running root mean square of the gradient.
+
+    v = rho v + (1 - rho) g^2;   (centered: a = rho a + (1 - rho) g, denominator v - a^2 + eps)
+    increment = lr g / sqrt(v + eps);   p -= increment   (momentum: m = momentum m + increment; p -= m)
+    """
+
+    name = "rmsprop"
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False):
+        super().__init__(learning_rate)
+        self.rho = _check_rate("rho", rho, 0.0, 1.0)
+        self.momentum = _check_rate("momentum", momentum, 0.0, 1.0, high_open=False)
+        self.epsilon = _check_rate("epsilon", epsilon, 0.0)
+        self.centered = bool(centered)
+
+    def _slot_names(self):
+        return ("velocity",) + (("momentum",) if self.momentum else ()) + (("average_gradient",) if self.centered else ())
+
+    def _update(self, i, p, g, lr, quirks):
+        v = self.slots["velocity"][i]
+        v[...] = self.rho * v + (1 - self.rho) * (g * g)
+        if self.centered:
+            a = self.slots["average_gradient"][i]
+            a[...] = self.rho * a + (1 - self.rho) * g
+            denominator = v - a * a + self.epsilon
+        else:
+            denominator = v + self.epsilon
+        increment = (lr * g) / np.sqrt(denominator)
+        if self.momentum:
+            m = self.slots["momentum"][i]
+            m[...] = self.momentum * m + increment
+            p -= m
+        else:
+            p -= increment
+
+    def get_config(self):
+        return super().get_config() | {"rho": self.rho, "momentum": self.momentum,
+                                       "epsilon": self.epsilon, "centered": self.centered}
+
+
+class Adam(Optimizer):
+    """Adam with the bias correction folded into the step size, and "epsilon hat".
+
+    t = iterations + 1
+    alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)
+    m += (g - m)(1 - beta_1);   v += (g^2 - v)(1 - beta_2)
+    p -= m alpha / (sqrt(v) + epsilon)
+
+    Epsilon is added to sqrt(v) of the *uncorrected* v, so it is the paper's "epsilon hat",
+    not the epsilon of Algorithm 1.
+    """
+
+    name = "adam"
+    slot_names = ("momentum", "velocity")
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7):
+        super().__init__(learning_rate)
+        self.beta_1 = _check_rate("beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = _check_rate("beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = _check_rate("epsilon", epsilon, 0.0)
+
+    def _update(self, i, p, g, lr, quirks):
+        dtype = p.dtype
+        t = np.asarray(self.iterations + 1, dtype)
+        rounded = "adam_betas" in quirks
+        beta_1_power = np.power(np.asarray(float32_constant(self.beta_1, rounded), dtype), t)
+        beta_2_power = np.power(np.asarray(float32_constant(self.beta_2, rounded), dtype), t)
+        alpha = lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        m, v = self.slots["momentum"][i], self.slots["velocity"][i]
+        m += (g - m) * (1 - self.beta_1)
+        v += (g * g - v) * (1 - self.beta_2)
+        p -= (m * alpha) / (np.sqrt(v) + self.epsilon)
+
+    def get_config(self):
+        return super().get_config() | {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
+
+
+def get(optimizer) -> Optimizer:
+    """An ``Optimizer`` instance as given, or a fresh one with Keras's defaults for a name."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+        return OPTIMIZERS[optimizer.lower()]()
+    raise ValueError(f"unknown optimizer {optimizer!r}; valid: {', '.join(OPTIMIZERS)} or an Optimizer instance")
