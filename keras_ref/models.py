@@ -82,9 +82,12 @@ def compile_model(model: keras.Model, loss: str, dtype: str, optimizer="adam", m
     sigmoid's logits on the way and takes the clipped-probability formula; and the compiled
     loss (float32) cannot be added to a float64 L2 penalty, so ``fit`` raises TypeError.
     A float64 model therefore gets the loss object with ``dtype="float64"``, compiled
-    while ``floatx()`` is float64, so that the whole loss stays in float64.
+    while ``floatx()`` is float64, so that the whole loss stays in float64.  The optimizer
+    is made before that, as a plain ``compile`` makes it: its learning rate stays in a
+    float32 variable (a rounding that ``scratch.keras_compat`` reproduces).
     """
     loss_obj = loss if dtype == keras.config.floatx() else LOSS_CLASSES[loss](dtype=dtype)
+    optimizer = keras.optimizers.get(optimizer)
     with _floatx(dtype):
         model.compile(loss=loss_obj, optimizer=optimizer, metrics=list(metrics))
 

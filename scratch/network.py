@@ -205,13 +205,19 @@ class Network:
     def train_on_batch(self, X, y, optimizer) -> float:
         """One optimizer step on the batch; returns the loss J computed before the step, as Keras does.
 
-        ``optimizer`` is a ``scratch.optimizers.Optimizer`` (it keeps its slots between calls).
+        ``optimizer`` is a ``scratch.optimizers.Optimizer``, which keeps its slots between calls.
         """
-        loss, grads = self.loss_and_gradients(X, y)
+        X = self._check_X(X)
+        return self._train_step(X, self._check_y(y, len(X)), optimizer)[0]
+
+    def _train_step(self, X: np.ndarray, Y: np.ndarray, optimizer) -> tuple[float, np.ndarray]:
+        """(J before the step, the output A) for checked X, Y; the step itself updates in place."""
+        A, caches = self.forward(X)
+        loss = self._cost(Y, caches)
         if not np.isfinite(loss):
             raise FloatingPointError(f"loss became {loss} at optimizer step {optimizer.iterations + 1}")
-        optimizer.apply_gradients(self.parameters, grads, self.quirks)
-        return loss
+        optimizer.apply_gradients(self.parameters, self.backward(Y, caches), self.quirks)
+        return loss, A
 
     def cost(self, X, y) -> float:
         """J for the batch X, y, without the gradients."""

@@ -1,0 +1,428 @@
+"""python -m compare.training: whole training runs, scratch vs Keras, step by step.
+
+Part 1 (steps): for each optimizer x batch size x dtype, both sides start from Keras's
+weights and take the same steps on the same batches (Keras through ``train_on_batch``,
+which runs ``fit``'s own train step).  After every step the loss, every weight tensor and
+every optimizer slot are compared; the report gives the worst relative difference over the
+run and the first step, if any, at which a quantity drifts past tolerance.
+
+Part 2 (real data): ``scratch.fit`` and ``model.fit`` train on data sets that ship with
+scikit-learn (breast cancer with a sigmoid output, iris with the lecture's three-class
+softmax), epoch by epoch on the same shuffled batches.  Their histories, final weights and
+accuracies are compared.
+
+Exit 0 when everything agrees, 1 when anything does not, 2 on bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import compare  # noqa: F401  (quiets TensorFlow's C++ log before it is imported)
+import keras
+import keras_ref
+import scratch
+from compare.cli import (
+    Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
+    positive_float, quirks,
+)
+from compare.report import Table, device, die, errors, versions, weight_names, write_json
+from compare.transfer import keras_to_scratch
+from keras_ref import datasets
+from scratch.training import batch_indices
+
+PROG = "compare.training"
+PERTURBATION = 1e-3
+
+#: Optimizer settings by name: the same keywords on both sides (Keras's spelling).
+OPTIMIZERS = {
+    "sgd": ("sgd", {"learning_rate": 0.01}),
+    "sgd_momentum": ("sgd", {"learning_rate": 0.01, "momentum": 0.9}),
+    "sgd_nesterov": ("sgd", {"learning_rate": 0.01, "momentum": 0.9, "nesterov": True}),
+    "rmsprop": ("rmsprop", {"learning_rate": 0.001}),
+    "rmsprop_centered": ("rmsprop", {"learning_rate": 0.001, "momentum": 0.5, "centered": True}),
+    "adam": ("adam", {"learning_rate": 0.001}),
+}
+KERAS_OPTIMIZERS = {"sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
+#: Where Keras 3 keeps each scratch slot: the optimizer's list attribute, one entry per variable.
+KERAS_SLOTS = {
+    "sgd": {"momentum": "momentums"},
+    "rmsprop": {"velocity": "_velocities", "momentum": "_momentums", "average_gradient": "_average_gradients"},
+    "adam": {"momentum": "_momentums", "velocity": "_velocities"},
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    layers: tuple[int, ...] = (4, 6, 1)
+    hidden_activation: str = "tanh"
+    init_mode: str = "glorot_uniform"
+    optimizers: tuple[str, ...] = ("sgd", "sgd_momentum", "rmsprop", "adam")
+    batch_sizes: tuple[int, ...] = (1, 16, 64)
+    examples: int = 64
+    steps: int = 200
+    dtypes: tuple[str, ...] = ("float32", "float64")
+    learning_rate: float | None = None
+    l2: float = 0.0
+    seed: int = 0
+    tol_float32: float = 1e-5
+    tol_float64: float = 1e-9
+    datasets: tuple[str, ...] = ("breast_cancer", "iris")
+    epochs: int = 20
+    fit_batch_size: int = 32
+    fit_optimizer: str = "adam"
+    keras_compat: frozenset = frozenset(scratch.keras_compat.QUIRKS)
+    perturb_step: int | None = None
+
+    def tolerance(self, dtype: str) -> float:
+        return self.tol_float64 if dtype == "float64" else self.tol_float32
+
+
+def make_optimizers(name: str, learning_rate: float | None):
+    """(scratch optimizer, Keras optimizer) with identical settings."""
+    kind, kwargs = OPTIMIZERS[name]
+    if learning_rate is not None:
+        kwargs = kwargs | {"learning_rate": learning_rate}
+    return scratch.optimizers.OPTIMIZERS[kind](**kwargs), KERAS_OPTIMIZERS[kind](**kwargs)
+
+
+def keras_slots(optimizer, kind: str, n_params: int) -> dict[str, list[np.ndarray]]:
+    """Keras's optimizer slots under the scratch names, ``{kind: [one array per parameter]}``."""
+    out = {}
+    for name, attribute in KERAS_SLOTS[kind].items():
+        variables = getattr(optimizer, attribute, None)
+        if variables and len(variables) == n_params:
+            out[name] = [np.asarray(v) for v in variables]
+    return out
+
+
+def hidden_spread(weights: list[np.ndarray]) -> float:
+    """Largest difference between two units of one hidden layer: max_j |column_j - column_0|.
+
+    Zero for every layer when the units are identical, as zero initialisation keeps them.
+    """
+    spread = 0.0
+    for W, b in zip(weights[0:-2:2], weights[1:-2:2]):
+        units = np.vstack([W, b[None, :]])
+        spread = max(spread, float(np.abs(units - units[:, :1]).max()))
+    return spread
+
+
+class Drift:
+    """Worst errors per quantity over a run, and the first step any of them passed tolerance."""
+
+    def __init__(self, tol: float):
+        self.tol = tol
+        self.worst: dict[str, dict] = {}
+        self.first_step: int | None = None
+        self.first_keys: list[str] = []
+
+    def update(self, step: int, reference: dict, candidate: dict) -> None:
+        late = []
+        for key in reference:
+            e = errors(reference[key], candidate[key])
+            if key not in self.worst or e["rel_diff"] > self.worst[key]["rel_diff"]:
+                self.worst[key] = e | {"step": step}
+            if e["rel_diff"] > self.tol:
+                late.append(key)
+        if late and self.first_step is None:
+            self.first_step, self.first_keys = step, late
+
+    def report(self) -> dict:
+        return {"worst": self.worst, "first_drift_step": self.first_step, "first_drift_keys": self.first_keys,
+                "passed": self.first_step is None}
+
+
+def layer_parameters(arrays: list[np.ndarray], n_layers: int) -> dict[str, np.ndarray]:
+    """``{"Theta1": [W1 rows; b1], ...}``: each layer's kernel and bias as one matrix, the lecture's Theta(l).
+
+    The drift is judged per layer, not per tensor: a one-unit bias whose value passes near 0
+    makes its own relative difference meaningless (in float32, 1e-8 apart reads as 1e-3).
+    """
+    return {f"Theta{l + 1}": np.vstack([arrays[2 * l], arrays[2 * l + 1][None, :]]) for l in range(n_layers)}
+
+
+def named_state(weights, slots, loss, n_layers) -> dict:
+    state = {"loss": loss, **layer_parameters(weights, n_layers)}
+    for kind, arrays in slots.items():
+        state |= {f"{kind}/{k}": a for k, a in layer_parameters(arrays, n_layers).items()}
+    return state
+
+
+def run_steps_case(config: Config, model, name: str, batch_size: int, dtype: str, X, Y) -> dict:
+    """Both sides take ``config.steps`` steps on the same batches; compared after each."""
+    n_layers = len(config.layers) - 1
+    kind = OPTIMIZERS[name][0]
+    s_opt, k_opt = make_optimizers(name, config.learning_rate)
+    keras_ref.compile_model(model, "binary_crossentropy", dtype, optimizer=k_opt, metrics=())
+    model.set_weights(keras_ref.initial_weights(config.layers, config.init_mode, config.seed, dtype))
+    net = scratch.Network(config.layers, hidden_activation=config.hidden_activation, l2=config.l2,
+                          dtype=dtype, keras_compat=config.keras_compat)
+    keras_to_scratch(model, net)
+    rng = np.random.default_rng(config.seed)
+    drift = Drift(config.tolerance(dtype))
+    step, error = 0, None
+    while step < config.steps and error is None:
+        for idx in batch_indices(len(X), batch_size, True, rng):
+            step += 1
+            k_loss = float(np.asarray(model.train_on_batch(X[idx], Y[idx])))
+            try:
+                s_loss = net.train_on_batch(X[idx], Y[idx], s_opt)
+            except FloatingPointError as e:
+                error = f"scratch: {e}"
+                break
+            if step == config.perturb_step:  # the negative control: one wrong update
+                net.W[0].flat[0] += PERTURBATION * (np.linalg.norm(net.W[0]) + 1)
+            drift.update(step,
+                         named_state(model.get_weights(), keras_slots(k_opt, kind, 2 * n_layers), k_loss, n_layers),
+                         named_state(net.get_weights(), s_opt.slots, s_loss, n_layers))
+            if step == config.steps:
+                break
+    result = drift.report() | {
+        "optimizer": name, "batch_size": batch_size, "dtype": dtype, "steps": step,
+        "tolerance": drift.tol, "error": error,
+        "hidden_spread": {"keras": hidden_spread(model.get_weights()), "scratch": hidden_spread(net.get_weights())},
+    }
+    result["passed"] = result["passed"] and error is None
+    return result
+
+
+def run_fit_case(config: Config, split: datasets.Split, dtype: str, hidden: int = 16) -> dict:
+    """``scratch.fit`` and ``model.fit``, epoch by epoch on the same shuffled batches."""
+    layers = [split.n_features, hidden, split.n_outputs]
+    spec = dict(hidden_activation="relu", output_activation=split.output_activation, loss=split.loss, l2=config.l2)
+    model = keras_ref.build_model(layers, init_mode=config.init_mode, seed=config.seed, dtype=dtype, **spec)
+    s_opt, k_opt = make_optimizers(config.fit_optimizer, config.learning_rate)
+    keras_ref.compile_model(model, split.loss, dtype, optimizer=k_opt)
+    net = scratch.Network(layers, dtype=dtype, keras_compat=config.keras_compat, **spec)
+    keras_to_scratch(model, net)
+    X, Y = split.X_train.astype(dtype), split.y_train.astype(dtype)
+    X_val, Y_val = split.X_val.astype(dtype), split.y_val.astype(dtype)
+
+    batch_size = min(config.fit_batch_size, len(X))
+    error = None
+    try:
+        s_hist = scratch.fit(net, X, Y, epochs=config.epochs, batch_size=batch_size, optimizer=s_opt,
+                             seed=config.seed, validation_data=(X_val, Y_val), verbose=0)
+    except FloatingPointError as e:
+        s_hist, error = {}, f"scratch: {e}"
+    rng = np.random.default_rng(config.seed)  # the same permutations scratch.fit drew
+    k_hist: dict[str, list[float]] = {}
+    for _ in range(config.epochs if error is None else 0):
+        order = np.concatenate(list(batch_indices(len(X), batch_size, True, rng)))
+        h = model.fit(X[order], Y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+                      validation_data=(X_val, Y_val))
+        for k, v in h.history.items():
+            k_hist.setdefault(k, []).extend(float(x) for x in v)
+
+    tol = config.tolerance(dtype)
+    n_layers = len(layers) - 1
+    compared = {}
+    if error is None:
+        keras_side = {"loss": k_hist["loss"], "val_loss": k_hist["val_loss"],
+                      **dict(zip(weight_names(n_layers), model.get_weights()))}
+        scratch_side = {"loss": s_hist["loss"], "val_loss": s_hist["val_loss"],
+                        **dict(zip(weight_names(n_layers), net.get_weights()))}
+        compared = {k: errors(keras_side[k], scratch_side[k]) for k in keras_side}
+        for e in compared.values():
+            e["passed"] = e["rel_diff"] <= tol
+    accuracy = {}
+    if error is None:
+        for side, hist in (("keras", k_hist), ("scratch", s_hist)):
+            accuracy[side] = {"train": hist["accuracy"][-1], "val": hist["val_accuracy"][-1]}
+    return {
+        "dataset": split.name, "dtype": dtype, "layers": layers, "epochs": config.epochs,
+        "batch_size": batch_size, "optimizer": config.fit_optimizer, "tolerance": tol, "error": error,
+        "compared": compared, "accuracy": accuracy,
+        "passed": error is None and all(e["passed"] for e in compared.values()),
+    }
+
+
+def run(config: Config, progress=print) -> tuple[list[dict], list[dict]]:
+    X32, Y32 = _batch(config)
+    steps = []
+    for dtype in config.dtypes:
+        X, Y = X32.astype(dtype), Y32.astype(dtype)
+        model = keras_ref.build_model(config.layers, hidden_activation=config.hidden_activation,
+                                      l2=config.l2, seed=config.seed, dtype=dtype)
+        for name in config.optimizers:
+            for batch_size in config.batch_sizes:
+                steps.append(run_steps_case(config, model, name, batch_size, dtype, X, Y))
+                progress(f"  steps {len(steps)}/{len(config.dtypes) * len(config.optimizers) * len(config.batch_sizes)}"
+                         f": {name}, batch {batch_size}, {dtype}")
+    fits = []
+    for name in config.datasets:
+        split = datasets.load(name, seed=config.seed)
+        for dtype in config.dtypes:
+            fits.append(run_fit_case(config, split, dtype))
+            progress(f"  fit {len(fits)}/{len(config.datasets) * len(config.dtypes)}: {name}, {dtype}")
+    return steps, fits
+
+
+def _batch(config: Config):
+    from compare.gradients import make_batch
+    return make_batch(config.layers, "binary_crossentropy", config.examples, config.seed)
+
+
+def render_steps(results: list[dict]) -> str:
+    table = Table(["optimizer", "batch", "dtype", "steps", "loss", "worst weight", "worst slot",
+                   "first drift", "hidden spread k/s", "verdict"])
+    for r in results:
+        w = {k: e for k, e in r["worst"].items() if "/" not in k and k != "loss"}
+        s = {k: e for k, e in r["worst"].items() if "/" in k}
+        worst_w = max(w, key=lambda k: w[k]["rel_diff"]) if w else None
+        worst_s = max(s, key=lambda k: s[k]["rel_diff"]) if s else None
+        table.add(r["optimizer"], r["batch_size"], r["dtype"], r["steps"],
+                  f"{r['worst']['loss']['rel_diff']:.1e}" if "loss" in r["worst"] else "-",
+                  f"{w[worst_w]['rel_diff']:.1e} {worst_w}" if worst_w else "-",
+                  f"{s[worst_s]['rel_diff']:.1e} {worst_s}" if worst_s else "-",
+                  "-" if r["first_drift_step"] is None else f"step {r['first_drift_step']} {','.join(r['first_drift_keys'])}",
+                  f"{r['hidden_spread']['keras']:.1e}/{r['hidden_spread']['scratch']:.1e}",
+                  "ok" if r["passed"] else "FAIL")
+    return table.render()
+
+
+def render_fits(results: list[dict]) -> str:
+    table = Table(["data set", "layers", "dtype", "epochs", "loss curve", "val_loss", "worst weight",
+                   "val acc keras/scratch", "verdict"])
+    for r in results:
+        c = r["compared"]
+        w = {k: e for k, e in c.items() if k not in ("loss", "val_loss")}
+        worst = max(w, key=lambda k: w[k]["rel_diff"]) if w else None
+        acc = r["accuracy"]
+        table.add(r["dataset"], "-".join(map(str, r["layers"])), r["dtype"], r["epochs"],
+                  f"{c['loss']['rel_diff']:.1e}" if c else "-", f"{c['val_loss']['rel_diff']:.1e}" if c else "-",
+                  f"{w[worst]['rel_diff']:.1e} {worst}" if worst else "-",
+                  f"{acc['keras']['val']:.3f}/{acc['scratch']['val']:.3f}" if acc else "-",
+                  "ok" if r["passed"] else "FAIL")
+    return table.render()
+
+
+# --- command line ------------------------------------------------------------------------
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = Config()
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--layers", type=list_of("layer size", convert=int), default=d.layers,
+                   help="layer sizes of the step-by-step network (sigmoid output, binary cross-entropy)")
+    p.add_argument("--hidden-activation", choices=keras_ref.HIDDEN_ACTIVATIONS, default=d.hidden_activation)
+    p.add_argument("--init-mode", choices=keras_ref.INIT_MODES, default=d.init_mode,
+                   help="Keras init mode of every run; 'zero' shows that hidden units stay identical")
+    p.add_argument("--optimizers", type=list_of("optimizer", tuple(OPTIMIZERS)), default=d.optimizers,
+                   help=f"optimizers to compare, or 'all' ({', '.join(OPTIMIZERS)})")
+    p.add_argument("--batch-sizes", type=list_of("batch size", convert=int), default=d.batch_sizes,
+                   help="mini-batch sizes: 1 is stochastic, --examples is full-batch gradient descent")
+    p.add_argument("--examples", type=_positive_int, default=d.examples, help="examples in the fixed data set")
+    p.add_argument("--steps", type=_count, default=d.steps, help="optimizer steps per case")
+    p.add_argument("--dtypes", type=list_of("dtype", keras_ref.DTYPES), default=d.dtypes)
+    p.add_argument("--learning-rate", type=positive_float, default=None,
+                   help="override every optimizer's learning rate (default: Keras's, 0.01 for SGD)")
+    p.add_argument("--l2", type=float, default=d.l2, help="Keras's L2 factor on every kernel")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--tol-float32", type=positive_float, default=d.tol_float32)
+    p.add_argument("--tol-float64", type=positive_float, default=d.tol_float64)
+    p.add_argument("--datasets", type=list_of("data set", tuple(datasets.DATASETS) + ("none",)),
+                   default=d.datasets, help="real data sets for whole fit runs, or 'none'")
+    p.add_argument("--epochs", type=_count, default=d.epochs, help="epochs of each real-data fit")
+    p.add_argument("--fit-batch-size", type=_positive_int, default=d.fit_batch_size)
+    p.add_argument("--fit-optimizer", choices=tuple(OPTIMIZERS), default=d.fit_optimizer)
+    p.add_argument("--perturb-step", type=_positive_int, default=None, metavar="N",
+                   help="negative control: scratch's weights are nudged after step N; the run must "
+                        "report a drift at step N")
+    add_compat_arguments(p)
+    add_output_arguments(p)
+    return p
+
+
+def _config(args, parser) -> Config:
+    fields = {k: v for k, v in vars(args).items() if k in Config.__dataclass_fields__}
+    fields["keras_compat"] = quirks(args)
+    if fields["datasets"] == ("none",):
+        fields["datasets"] = ()
+    elif "none" in fields["datasets"]:
+        parser.error("--datasets none cannot be combined with data set names")
+    config = Config(**fields)
+    for b in config.batch_sizes:
+        if not 1 <= b <= config.examples:
+            parser.error(f"batch size {b} must be from 1 to --examples ({config.examples})")
+    check_output(args, parser)
+    return config
+
+
+def main(argv=None) -> int:
+    started = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = _config(args, parser)
+    try:
+        scratch.network.check_layer_sizes(config.layers)
+        scratch.network.check_l2(config.l2)
+        if config.layers[-1] != 1:
+            raise ValueError(f"the step-by-step network has one sigmoid output; --layers ends in {config.layers[-1]}")
+        print(f"{PROG}: {'-'.join(map(str, config.layers))} network ({config.hidden_activation}), "
+              f"init {config.init_mode}, {config.steps} steps on {config.examples} examples, "
+              f"l2 {config.l2}, seed {config.seed}, {describe_quirks(config.keras_compat)}"
+              + (f", perturbed after step {config.perturb_step}" if config.perturb_step else ""), flush=True)
+        info = versions()
+        print(f"device {device()}, TensorFlow {info['tensorflow']}, Keras {info['keras']}", flush=True)
+        steps, fits = run(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    except ValueError as e:
+        return die(PROG, str(e))
+    elapsed = time.perf_counter() - started
+    cases = steps + fits
+    passed = sum(r["passed"] for r in cases)
+
+    print(render_steps(steps))
+    if fits:
+        print()
+        print(render_fits(fits))
+    for r in cases:
+        if r["error"]:
+            print(f"FAIL {r.get('optimizer', r.get('dataset'))}/{r['dtype']}: {r['error']}")
+    for r in steps:
+        if r["first_drift_step"] is not None:
+            key = r["first_drift_keys"][0]
+            e = r["worst"][key]
+            print(f"FAIL {r['optimizer']}/batch {r['batch_size']}/{r['dtype']}: first drift at step "
+                  f"{r['first_drift_step']} in {', '.join(r['first_drift_keys'])}; worst {key}: max abs "
+                  f"{e['max_abs']:.3g}, rel diff {e['rel_diff']:.3g} at step {e['step']} (scratch vs keras)")
+    print(f"{passed}/{len(cases)} runs agree (relative difference <= {config.tol_float64:g} in float64, "
+          f"<= {config.tol_float32:g} in float32, after every step) in {elapsed:.1f} s")
+    if args.json:
+        write_json(args.json, {
+            "command": PROG, "passed": passed == len(cases),
+            "config": {k: (sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v)
+                       for k, v in vars(config).items()},
+            "seed": config.seed, "device": device(), "versions": info, "elapsed_s": elapsed,
+            "steps": steps, "fits": fits,
+        })
+    return 0 if passed == len(cases) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
