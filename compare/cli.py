@@ -16,8 +16,8 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def list_of(kind: str, valid=None, convert=str):
-    """An argument type for 'a,b,c' (or 'a b c'); 'all' stands for every valid value."""
+def list_of(kind: str, valid=None, convert=str, noun="value"):
+    """An argument type for 'a,b,c' (or 'a b c'), repeats dropped; 'all' stands for every valid value."""
     def parse(text: str):
         items = [t for t in text.replace(",", " ").split() if t]
         if not items:
@@ -29,10 +29,12 @@ def list_of(kind: str, valid=None, convert=str):
             try:
                 value = convert(t)
             except ValueError:
-                raise argparse.ArgumentTypeError(f"{kind} {t!r} is not a {convert.__name__}")
+                raise argparse.ArgumentTypeError(f"{kind} {t!r} is not an {noun}" if noun[0] in "aeiou"
+                                                 else f"{kind} {t!r} is not a {noun}")
             if valid is not None and value not in valid:
                 raise argparse.ArgumentTypeError(f"unknown {kind} {t!r}; valid: {', '.join(valid)}")
-            out.append(value)
+            if value not in out:
+                out.append(value)
         return tuple(out)
     return parse
 
@@ -44,6 +46,28 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number")
     if not value > 0 or not np.isfinite(value):
         raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
+def count(text: str) -> int:
+    """An integer >= 0 (epochs, steps, seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
     return value
 
 
@@ -67,7 +91,14 @@ def add_output_arguments(p: argparse.ArgumentParser) -> None:
 
 def check_output(args, parser) -> None:
     """Refuse to replace an earlier report unless asked."""
-    if args.json and os.path.exists(args.json) and not args.overwrite:
+    if not args.json:
+        return
+    if os.path.isdir(args.json):
+        parser.error(f"--json {args.json} is a directory")
+    folder = os.path.dirname(os.path.abspath(args.json))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        parser.error(f"--json {args.json}: folder {folder} does not exist or cannot be written")
+    if os.path.exists(args.json) and not args.overwrite:
         parser.error(f"{args.json} exists; pass --overwrite to replace it")
 
 

@@ -32,6 +32,9 @@ def central_differences(net: scratch.Network, X, y, h: float = 1e-5):
 
     Both lists follow ``get_weights()`` order.
     """
+    if net.dtype != "float64":
+        raise ValueError(f"finite differences need a float64 network (h = {h} is lost to float32 rounding), "
+                         f"got {net.dtype}")
     weights = net.get_weights()
     has_kinks = any(g.kink for g in net.activations)
     grads, kinks = [], []

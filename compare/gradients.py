@@ -21,7 +21,7 @@ import keras_ref
 import scratch
 from compare.cli import (
     Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
-    positive_float, quirks,
+    count, positive_float, quirks,
 )
 from compare.finite_differences import central_differences
 from compare.report import (
@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = Config()
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--layers", type=list_of("layer size", convert=int), default=d.layers,
+    p.add_argument("--layers", type=list_of("layer size", convert=int, noun="integer"), default=d.layers,
                    help="layer sizes, inputs first, e.g. 4,6,1 (the lecture's network)")
     p.add_argument("--activations", type=list_of("activation", keras_ref.HIDDEN_ACTIVATIONS),
                    default=d.activations, help="hidden activations to test, or 'all'")
@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="examples in the fixed batch")
     p.add_argument("--l2", type=float, default=d.l2,
                    help="Keras's L2 factor on every kernel (the lecture's lambda / (2 m))")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of the batch and of Keras's initializers")
+    p.add_argument("--seed", type=count, default=d.seed, help="seed of the batch and of Keras's initializers")
     p.add_argument("--tol-float32", type=positive_float, default=d.tol_float32,
                    help="largest relative difference allowed in float32")
     p.add_argument("--tol-float64", type=positive_float, default=d.tol_float64,
@@ -235,8 +235,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     config = _config(args, parser)
     try:
-        scratch.network.check_layer_sizes(config.layers)
-        scratch.network.check_l2(config.l2)
         results = run(config)
     except ValueError as e:
         return die(PROG, str(e))

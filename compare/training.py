@@ -28,7 +28,7 @@ import keras_ref
 import scratch
 from compare.cli import (
     Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
-    positive_float, quirks,
+    count, positive_float, positive_int, quirks,
 )
 from compare.report import Table, device, die, errors, versions, weight_names, write_json
 from compare.transfer import keras_to_scratch
@@ -304,54 +304,34 @@ def render_fits(results: list[dict]) -> str:
 
 # --- command line ------------------------------------------------------------------------
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     d = Config()
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--layers", type=list_of("layer size", convert=int), default=d.layers,
+    p.add_argument("--layers", type=list_of("layer size", convert=int, noun="integer"), default=d.layers,
                    help="layer sizes of the step-by-step network (sigmoid output, binary cross-entropy)")
     p.add_argument("--hidden-activation", choices=keras_ref.HIDDEN_ACTIVATIONS, default=d.hidden_activation)
     p.add_argument("--init-mode", choices=keras_ref.INIT_MODES, default=d.init_mode,
                    help="Keras init mode of every run; 'zero' shows that hidden units stay identical")
     p.add_argument("--optimizers", type=list_of("optimizer", tuple(OPTIMIZERS)), default=d.optimizers,
                    help=f"optimizers to compare, or 'all' ({', '.join(OPTIMIZERS)})")
-    p.add_argument("--batch-sizes", type=list_of("batch size", convert=int), default=d.batch_sizes,
+    p.add_argument("--batch-sizes", type=list_of("batch size", convert=int, noun="integer"), default=d.batch_sizes,
                    help="mini-batch sizes: 1 is stochastic, --examples is full-batch gradient descent")
-    p.add_argument("--examples", type=_positive_int, default=d.examples, help="examples in the fixed data set")
-    p.add_argument("--steps", type=_count, default=d.steps, help="optimizer steps per case")
+    p.add_argument("--examples", type=positive_int, default=d.examples, help="examples in the fixed data set")
+    p.add_argument("--steps", type=count, default=d.steps, help="optimizer steps per case")
     p.add_argument("--dtypes", type=list_of("dtype", keras_ref.DTYPES), default=d.dtypes)
     p.add_argument("--learning-rate", type=positive_float, default=None,
                    help="override every optimizer's learning rate (default: Keras's, 0.01 for SGD)")
     p.add_argument("--l2", type=float, default=d.l2, help="Keras's L2 factor on every kernel")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=count, default=d.seed, help="seed of the data, the shuffles and the initializers")
     p.add_argument("--tol-float32", type=positive_float, default=d.tol_float32)
     p.add_argument("--tol-float64", type=positive_float, default=d.tol_float64)
     p.add_argument("--datasets", type=list_of("data set", tuple(datasets.DATASETS) + ("none",)),
                    default=d.datasets, help="real data sets for whole fit runs, or 'none'")
-    p.add_argument("--epochs", type=_count, default=d.epochs, help="epochs of each real-data fit")
-    p.add_argument("--fit-batch-size", type=_positive_int, default=d.fit_batch_size)
+    p.add_argument("--epochs", type=count, default=d.epochs, help="epochs of each real-data fit")
+    p.add_argument("--fit-batch-size", type=positive_int, default=d.fit_batch_size)
     p.add_argument("--fit-optimizer", choices=tuple(OPTIMIZERS), default=d.fit_optimizer)
-    p.add_argument("--perturb-step", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--perturb-step", type=positive_int, default=None, metavar="N",
                    help="negative control: scratch's weights are nudged after step N; the run must "
                         "report a drift at step N")
     add_compat_arguments(p)

@@ -1,14 +1,9 @@
 """Loss and gradients as ``model.fit`` computes them, traced once per model."""
 from __future__ import annotations
 
-import weakref
-
 import keras
 import numpy as np
 import tensorflow as tf
-
-_TRACED: "weakref.WeakKeyDictionary[keras.Model, tf.types.experimental.GenericFunction]" = weakref.WeakKeyDictionary()
-
 
 def _trace(model: keras.Model):
     """The body of Keras's TensorFlow ``train_step`` up to the gradients, as one ``tf.function``.
@@ -45,10 +40,20 @@ def _as_batch(model: keras.Model, X, y):
         Y = Y[:, None]
     if Y.shape != (len(X), n_out):
         raise ValueError(f"y must be ({len(X)}, {n_out}) to match X and the output layer, got shape {np.shape(y)}")
+    X, Y = X.astype(dtype), Y.astype(dtype)
     for name, a in (("X", X), ("y", Y)):
-        if not np.all(np.isfinite(a.astype(np.float64))):
-            raise ValueError(f"{name} contains NaN or inf")
-    return X.astype(dtype), Y.astype(dtype)
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} contains NaN or inf (in {dtype})")
+    return X, Y
+
+
+def traced_step(model: keras.Model):
+    """The model's traced step, made once per compile: a recompile (new loss or optimizer) retraces."""
+    key = (id(model.loss), id(model.optimizer))
+    cached = getattr(model, "_keras_ref_step", None)
+    if cached is None or cached[0] != key:
+        cached = model._keras_ref_step = (key, _trace(model))
+    return cached[1]
 
 
 def output_loss_and_gradients(model: keras.Model, X, y) -> tuple[np.ndarray, float, list[np.ndarray]]:
@@ -65,10 +70,7 @@ def output_loss_and_gradients(model: keras.Model, X, y) -> tuple[np.ndarray, flo
     if [id(v) for v in model.weights] != [id(v) for v in model.trainable_weights]:
         raise ValueError("model has non-trainable weights; gradients would not line up with get_weights()")
     X, Y = _as_batch(model, X, y)
-    step = _TRACED.get(model)
-    if step is None:
-        step = _TRACED[model] = _trace(model)
-    output, loss, grads = step(tf.constant(X), tf.constant(Y))
+    output, loss, grads = traced_step(model)(tf.constant(X), tf.constant(Y))
     return output.numpy(), float(loss), [g.numpy() for g in grads]
 
 

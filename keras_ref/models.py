@@ -32,12 +32,19 @@ def leaky_relu(x):
 
 
 def _check_choice(kind: str, value, valid: Sequence[str]) -> str:
-    if value not in valid:
+    if not isinstance(value, str) or value not in valid:
         raise ValueError(f"unknown {kind} {value!r}; valid: {', '.join(valid)}")
     return value
 
 
+def _check_seed(seed) -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
+
+
 def _check_layer_sizes(layer_sizes) -> list[int]:
+    if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__iter__"):
+        raise ValueError(f"layer_sizes must be a list of integers, got {layer_sizes!r}")
     sizes = list(layer_sizes)
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least two sizes (inputs, outputs), got {sizes!r}")
@@ -86,6 +93,8 @@ def compile_model(model: keras.Model, loss: str, dtype: str, optimizer="adam", m
     is made before that, as a plain ``compile`` makes it: its learning rate stays in a
     float32 variable (a rounding that ``scratch.keras_compat`` reproduces).
     """
+    _check_choice("loss", loss, LOSSES)
+    _check_choice("dtype", dtype, DTYPES)
     loss_obj = loss if dtype == keras.config.floatx() else LOSS_CLASSES[loss](dtype=dtype)
     optimizer = keras.optimizers.get(optimizer)
     with _floatx(dtype):
@@ -100,6 +109,7 @@ def initial_weights(layer_sizes: Sequence[int], init_mode: str, seed: int | None
     """
     sizes = _check_layer_sizes(layer_sizes)
     _check_choice("dtype", dtype, DTYPES)
+    _check_seed(seed)
     weights = []
     for layer, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1):
         W = kernel_initializer(init_mode, seed, layer)((n_in, n_out), dtype=dtype)
@@ -129,6 +139,7 @@ def build_model(
     _check_choice("loss", loss, LOSSES)
     _check_choice("init_mode", init_mode, INIT_MODES)
     _check_choice("dtype", dtype, DTYPES)
+    _check_seed(seed)
     if isinstance(l2, bool) or not isinstance(l2, (int, float, np.floating)) or not (l2 >= 0) or not np.isfinite(l2):
         raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
 

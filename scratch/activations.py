@@ -66,7 +66,7 @@ def leaky_relu(negative_slope: float = LEAKY_RELU_SLOPE) -> Activation:
     As in TensorFlow's LeakyRelu and LeakyReluGrad, Z = 0 takes the negative side.
     """
     slope = float(negative_slope)
-    if not slope >= 0:
+    if not (0 <= slope < np.inf):
         raise ValueError(f"negative_slope must be >= 0, got {negative_slope!r}")
 
     def forward(Z):
@@ -109,7 +109,7 @@ HIDDEN_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.elementw
 
 def get(name: str, negative_slope: float | None = None) -> Activation:
     """The activation called ``name``; ``negative_slope`` overrides leaky_relu's 0.01."""
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
     if name == "leaky_relu" and negative_slope is not None:
         return leaky_relu(negative_slope)

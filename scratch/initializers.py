@@ -40,9 +40,7 @@ Initializer = Callable[[tuple, np.random.Generator, str], np.ndarray]
 
 
 def fans(shape: tuple) -> tuple[float, float]:
-    """(fan_in, fan_out) as Keras's ``compute_fans`` gives them for a dense kernel or a bias."""
-    if len(shape) == 1:
-        return float(shape[0]), float(shape[0])
+    """(fan_in, fan_out) = (n_in, n_out), as Keras's ``compute_fans`` gives them for a dense kernel."""
     if len(shape) != 2:
         raise ValueError(f"dense kernels are 1-D or 2-D, got shape {shape!r}")
     return float(shape[0]), float(shape[1])
@@ -106,6 +104,6 @@ INITIALIZERS: dict[str, Initializer] = {
 
 def get(name: str) -> Initializer:
     """The initializer called ``name``."""
-    if name not in INITIALIZERS:
+    if not isinstance(name, str) or name not in INITIALIZERS:
         raise ValueError(f"unknown init_mode {name!r}; valid: {', '.join(INITIALIZERS)}")
     return INITIALIZERS[name]

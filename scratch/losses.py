@@ -34,7 +34,7 @@ class Loss:
     """A named loss: per-example values and the gradient of their batch mean.
 
     ``per_example(Y, A) -> (m,)``, ``gradient(Y, A) -> dA (m, n_out)``.  Where Keras reads
-    logits, ``per_example_from_logits(Y, Z)`` and ``gradient_from_logits(Y, Z, P) -> dZ``
+    logits, ``per_example_from_logits(Y, Z)`` and ``gradient_from_logits(Y, P) -> dZ``
     take the loss from Z, with P = link(Z) (``logits_of`` names the link).
     """
 
@@ -72,7 +72,7 @@ def _bce_from_logits(Y, Z):
     return np.mean(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z))), axis=1)
 
 
-def _bce_gradient_from_logits(Y, Z, P):
+def _bce_gradient_from_logits(Y, P):
     """dZ = (P - Y) / (m n_out) with P = sigmoid(Z): the lecture's simplification dZ = A - Y."""
     return (P - Y) / P.size
 
@@ -101,7 +101,7 @@ def _cce_from_logits(Y, Z):
     return -np.sum(Y * log_softmax, axis=1)
 
 
-def _cce_gradient_from_logits(Y, Z, P):
+def _cce_gradient_from_logits(Y, P):
     """dZ = (P sum_j y_j - Y) / m with P = softmax(Z), which is (P - Y) / m for one-hot rows."""
     return (P * Y.sum(axis=1, keepdims=True) - Y) / len(P)
 
@@ -137,6 +137,6 @@ LOSSES: dict[str, Loss] = {
 
 def get(name: str) -> Loss:
     """The loss called ``name``."""
-    if name not in LOSSES:
+    if not isinstance(name, str) or name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES)}")
     return LOSSES[name]

@@ -15,6 +15,8 @@ DTYPES = ("float32", "float64")
 
 def check_layer_sizes(layer_sizes) -> list[int]:
     """``layer_sizes`` as a list of ints: at least two, each at least 1."""
+    if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__iter__"):
+        raise ValueError(f"layer_sizes must be a list of integers, got {layer_sizes!r}")
     sizes = list(layer_sizes)
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes needs at least two sizes (inputs, outputs), got {sizes!r}")
@@ -26,14 +28,20 @@ def check_layer_sizes(layer_sizes) -> list[int]:
 
 def check_choice(kind: str, value, valid: Sequence[str]) -> str:
     """``value`` if it is one of ``valid``, else a ValueError naming both."""
-    if value not in valid:
+    if not isinstance(value, str) or value not in valid:
         raise ValueError(f"unknown {kind} {value!r}; valid: {', '.join(valid)}")
     return value
 
 
+def check_seed(seed) -> None:
+    """``seed`` is None or an integer >= 0, as numpy.random.default_rng takes it."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
+
+
 def check_l2(l2) -> float:
     """``l2`` as a finite float >= 0."""
-    if isinstance(l2, bool) or not isinstance(l2, (int, float, np.floating)) or not (l2 >= 0) or not np.isfinite(l2):
+    if isinstance(l2, bool) or not isinstance(l2, (int, float, np.integer, np.floating)) or not (l2 >= 0) or not np.isfinite(l2):
         raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
     return float(l2)
 
@@ -86,6 +94,7 @@ class Network:
         self._link = (activations.get(self.loss.logits_of)
                       if self._logits_loss and self.loss.logits_of != output_activation else None)
 
+        check_seed(seed)
         rng = np.random.default_rng(seed)
         self.W = [init((n_in, n_out), rng, dtype) for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:])]
         self.b = [np.zeros(n_out, dtype=dtype) for n_out in self.layer_sizes[1:]]
@@ -174,10 +183,11 @@ class Network:
         cached A_L, or the loss's link of Z_L for a crossed pair), else dZ_L = dA_L * g'(Z_L).  Hidden layers: dZ_l = (dZ_{l+1} @ W_{l+1}^T) * g'(Z_l),
         the lecture's delta(l) = W(l+1) delta(l+1) * g'(z(l)).  L2 adds 2 l2 W_l to dW_l.
         """
+        Y = np.asarray(Y, dtype=self.dtype)
         out = caches[-1]
         if self._logits_loss:
             P = out["A"] if self._link is None else self._link.forward(out["Z"])
-            dZ = self.loss.gradient_from_logits(Y, out["Z"], P)
+            dZ = self.loss.gradient_from_logits(Y, P)
         else:
             dZ = activation_backward(self.loss.gradient(Y, out["A"]), out, self.activations[-1])
         grads = []

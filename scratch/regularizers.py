@@ -17,10 +17,10 @@ import numpy as np
 
 def l2_from_lambda(lam: float, m: int) -> float:
     """Keras's ``l2`` factor for the lecture's lambda / (2 m)."""
-    if m < 1:
-        raise ValueError(f"m must be >= 1, got {m!r}")
-    if lam < 0:
-        raise ValueError(f"lambda must be >= 0, got {lam!r}")
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+        raise ValueError(f"m must be an integer >= 1, got {m!r}")
+    if isinstance(lam, bool) or not isinstance(lam, (int, float, np.integer, np.floating)) or not 0 <= lam < np.inf:
+        raise ValueError(f"lambda must be a finite number >= 0, got {lam!r}")
     return lam / (2 * m)
 
 

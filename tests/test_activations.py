@@ -35,6 +35,14 @@ def test_every_derivative_matches_finite_differences(name):
     assert rel_diff(dZ, fd) < 1e-8
 
 
+def test_finite_differences_catch_a_wrong_derivative():
+    """Negative control for the test above: sigmoid' written as A (1 - A) / 2 fails it."""
+    g = activations.get("sigmoid")
+    dA = np.ones_like(Z)
+    fd = fd_gradients(lambda z: np.sum(dA * g.forward(z)), Z.copy())
+    assert rel_diff(dA * g.forward(Z) * (1 - g.forward(Z)) / 2, fd) > 0.1
+
+
 def test_kink_conventions_follow_tensorflow():
     """At Z = 0, ReluGrad gives 0 and LeakyReluGrad gives the slope."""
     z = np.zeros((1, 1))

@@ -64,12 +64,16 @@ def test_negative_control_perturbation_is_reported(tmp_path, capsys, key, failin
 
 
 def test_without_keras_compat_the_float32_roundings_show(capsys):
-    """--no-keras-compat: leaky_relu's float32 slope and the float32 L2 factor break float64 parity."""
-    args = ["--init-modes", "he_normal", "--dtypes", "float64", "--no-keras-compat"]
-    assert gradients.main(args + ["--activations", "leaky_relu"]) == 1
-    assert gradients.main(args + ["--activations", "tanh", "--l2", "0.01"]) == 1
-    assert gradients.main(args + ["--activations", "tanh"]) == 0
-    assert gradients.main(args[:-1] + ["--activations", "leaky_relu", "--l2", "0.01"]) == 0
+    """Each quirk left out breaks float64 parity at 1e-13; with all of them it holds at 1e-13."""
+    args = ["--init-modes", "he_normal", "--dtypes", "float64", "--tol-float64", "1e-13"]
+    assert gradients.main(args + ["--activations", "leaky_relu", "--drop-quirk", "leaky_relu_slope"]) == 1
+    assert gradients.main(args + ["--activations", "tanh", "--l2", "0.01", "--drop-quirk", "l2_factor"]) == 1
+    assert gradients.main(args + ["--activations", "tanh", "--no-keras-compat"]) == 0  # nothing to reproduce
+    assert gradients.main(args + ["--activations", "leaky_relu", "--l2", "0.01"]) == 0
+    crossed = ["--layers", "4,6,3", "--output-activation", "softmax", "--activations", "tanh"]
+    assert gradients.main(args + crossed + ["--drop-quirk", "crossed_logits"]) == 1
+    assert gradients.main(args + crossed) == 0
+    assert "keras_compat without crossed_logits" in capsys.readouterr().out
 
 
 def test_other_losses_and_deeper_networks_pass(tmp_path):
@@ -91,11 +95,15 @@ def test_other_losses_and_deeper_networks_pass(tmp_path):
     (["--loss", "hinge"], "invalid choice: 'hinge'"),
     (["--layers", "4"], "layer_sizes needs at least two sizes"),
     (["--layers", "4,0,1"], "layer size 0"),
-    (["--layers", "4,x,1"], "layer size 'x' is not a int"),
+    (["--layers", "4,x,1"], "layer size 'x' is not an integer"),
     (["--batch-size", "0"], "--batch-size must be >= 1"),
     (["--tol-float64", "-1"], "must be a finite number > 0"),
     (["--perturb", "dW9"], "unknown --perturb 'dW9'; valid: output, loss, dW1"),
     (["--l2", "-0.5"], "l2 must be a finite number >= 0"),
+    (["--seed", "-1"], "'-1' must be >= 0"),
+    (["--json", "/nonexistent/folder/r.json"], "does not exist or cannot be written"),
+    (["--json", "/tmp"], "is a directory"),
+    (["--drop-quirk", "gravity"], "invalid choice: 'gravity'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_info:

@@ -16,8 +16,8 @@ def test_default_compile_is_the_lecture_s():
     assert [layer.activation.__name__ for layer in model.layers[1:]] == ["sigmoid", "sigmoid"]
 
 
-def test_float64_model_keeps_its_loss_in_float64(keras_model):
-    model = keras_model(l2=0.01, dtype="float64")
+def test_float64_model_keeps_its_loss_in_float64():
+    model = keras_ref.build_model([4, 6, 1], l2=0.01, dtype="float64")
     X, y = make_xy((4, 6, 1), "binary_crossentropy")
     history = model.fit(X.astype("float64"), y.astype("float64"), epochs=1, verbose=0)  # plain compile raises TypeError
     assert np.isfinite(history.history["loss"][0])
@@ -39,7 +39,7 @@ def test_leaky_relu_uses_the_lecture_slope():
     assert float(out[0, 0]) == -0.009999999776482582  # TensorFlow holds alpha as float32
 
 
-def test_loss_and_gradients_is_the_step_that_fit_takes(keras_model):
+def test_loss_and_gradients_is_the_step_that_fit_takes():
     """One full-batch fit step with SGD(1.0) moves every weight by exactly -grad."""
     model = keras_ref.build_model([4, 6, 1], hidden_activation="tanh", l2=0.01, seed=3, dtype="float64")
     keras_ref.compile_model(model, "binary_crossentropy", "float64", optimizer=keras.optimizers.SGD(1.0))
@@ -53,13 +53,18 @@ def test_loss_and_gradients_is_the_step_that_fit_takes(keras_model):
         assert np.allclose(w0 - w1, g, rtol=1e-12, atol=1e-16)
 
 
-def test_loss_and_gradients_reuses_one_trace(keras_model):
-    model = keras_model()
+def test_a_recompiled_model_is_traced_again():
+    """The trace is kept per compile: after a new loss, the new loss is what comes back."""
+    model = keras_ref.build_model([4, 6, 1], loss="mean_squared_error", seed=1, dtype="float64")
     X, y = make_xy((4, 6, 1), "binary_crossentropy")
-    keras_ref.loss_and_gradients(model, X[:5], y[:5])
-    keras_ref.loss_and_gradients(model, X, y)
-    from keras_ref.gradients import _TRACED
-    assert _TRACED[model].experimental_get_tracing_count() == 1
+    mse, _ = keras_ref.loss_and_gradients(model, X, y)
+    step = keras_ref.gradients.traced_step(model)
+    assert keras_ref.gradients.traced_step(model) is step  # reused while the compile stands
+    keras_ref.compile_model(model, "binary_crossentropy", "float64")
+    bce, _ = keras_ref.loss_and_gradients(model, X, y)
+    P = model.predict(X.astype("float64"), verbose=0)
+    assert mse == pytest.approx(np.mean((P - y) ** 2), rel=1e-6)
+    assert bce == pytest.approx(-np.mean(y * np.log(P) + (1 - y) * np.log(1 - P)), rel=1e-6)
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -71,6 +76,10 @@ def test_loss_and_gradients_reuses_one_trace(keras_model):
     (dict(init_mode="xavier"), "unknown init_mode 'xavier'; valid: uniform, lecun_uniform"),
     (dict(dtype="float16"), "unknown dtype 'float16'"),
     (dict(l2=-0.1), "l2 must be"),
+    (dict(seed=-3), "seed must be None or an integer >= 0"),
+    (dict(seed="a"), "seed must be"),
+    (dict(layer_sizes=5), "layer_sizes must be a list"),
+    (dict(loss=["x"]), "unknown loss"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -87,6 +96,18 @@ def test_bad_batches(keras_model):
     X[1, 1] = np.inf
     with pytest.raises(ValueError, match="X contains NaN or inf"):
         keras_ref.loss_and_gradients(model, X, y)
+    X = X.astype(np.float64)
+    X[1, 1] = 1e39  # finite in float64, inf in a float32 model
+    with pytest.raises(ValueError, match=r"X contains NaN or inf \(in float32\)"):
+        keras_ref.loss_and_gradients(keras_model(dtype="float32"), X, y)
+
+
+def test_compile_model_checks_its_arguments():
+    model = keras_ref.build_model([4, 6, 1])
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        keras_ref.compile_model(model, "hinge", "float64")
+    with pytest.raises(ValueError, match="unknown dtype 'float16'"):
+        keras_ref.compile_model(model, "binary_crossentropy", "float16")
 
 
 def test_uncompiled_model_is_refused():

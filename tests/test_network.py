@@ -46,7 +46,20 @@ def test_predict_and_loss_and_gradients_shapes():
 def test_single_output_accepts_a_flat_y():
     net = scratch.Network([4, 6, 1], seed=0, dtype="float64")
     X, y = make_xy((4, 6, 1), "binary_crossentropy")
-    assert net.loss_and_gradients(X, y.ravel())[0] == net.loss_and_gradients(X, y)[0]
+    (J_flat, g_flat), (J, g) = net.loss_and_gradients(X, y.ravel()), net.loss_and_gradients(X, y)
+    assert J_flat == J and all(np.array_equal(a, b) for a, b in zip(g_flat, g))
+
+
+@pytest.mark.parametrize("layers,output,loss", COMBOS)
+def test_float32_networks_stay_float32(layers, output, loss):
+    """No silent upcast: outputs and gradients keep the dtype, with L2 and int targets too."""
+    net = scratch.Network(layers, hidden_activation="tanh", output_activation=output, loss=loss, l2=0.01, seed=0)
+    X, y = make_xy(layers, loss, m=1)
+    assert net.predict(X.astype(np.float64)).dtype == np.float32
+    _, grads = net.loss_and_gradients(X, y.astype(int))
+    assert all(g.dtype == np.float32 for g in grads)
+    _, caches = net.forward(X)
+    assert all(g.dtype == np.float32 for g in net.backward(y.astype(int), caches))
 
 
 @pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky_relu", "linear"])
@@ -143,6 +156,11 @@ def test_zero_init_keeps_hidden_units_identical():
     (dict(dtype="float16"), "unknown dtype 'float16'; valid: float32, float64"),
     (dict(l2=-1.0), "l2 must be"),
     (dict(l2=float("nan")), "l2 must be"),
+    (dict(seed=-1), "seed must be None or an integer >= 0"),
+    (dict(seed="a"), "seed must be"),
+    (dict(layer_sizes=5), "layer_sizes must be a list"),
+    (dict(loss=["x"]), "unknown loss"),
+    (dict(init_mode=None), "unknown init_mode None"),
 ])
 def test_bad_constructor_arguments(kwargs, match):
     args = dict(layer_sizes=[4, 6, 1]) | kwargs
@@ -189,6 +207,11 @@ def test_scratch_never_imports_a_framework():
 def test_keras_ref_never_imports_scratch():
     code = "import sys, keras_ref; sys.exit(1 if 'scratch' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_finite_differences_refuse_a_float32_network():
+    with pytest.raises(ValueError, match="need a float64 network"):
+        central_differences(scratch.Network([2, 1]), np.zeros((1, 2)), np.zeros((1, 1)))
 
 
 def test_finite_differences_flag_exactly_the_entries_at_a_relu_kink():
