@@ -58,8 +58,8 @@ def check_fit_arguments(m: int, epochs, batch_size) -> None:
 class ProgressBar:
     """Keras-style progress within an epoch: 'Epoch 2/5', then 'k/n [====>....] - loss: ...'."""
 
-    def __init__(self, n_batches: int, stream=sys.stdout, width: int = 30):
-        self.n, self.stream, self.width = n_batches, stream, width
+    def __init__(self, n_batches: int, stream=None, width: int = 30):
+        self.n, self.stream, self.width = n_batches, stream or sys.stdout, width
         self.started = time.perf_counter()
 
     def update(self, done: int, values: dict[str, float], final: bool = False) -> None:
