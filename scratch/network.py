@@ -5,7 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
-from scratch import activations, initializers, losses
+from scratch import activations, initializers, losses, optimizers
 from scratch.keras_compat import KerasCompat, float32_constant, reads_logits, resolve
 from scratch.layers import activation_backward, dense_backward, dense_forward
 from scratch.regularizers import l2_penalty
@@ -88,6 +88,7 @@ class Network:
             activations.get(hidden_activation, negative_slope=slope)
             for _ in self.layer_sizes[2:]
         ] + [activations.get(output_activation, negative_slope=slope)]
+        self.optimizer: optimizers.Optimizer | None = None  # what a name given to train_on_batch/fit makes
         self._l2_factor = float32_constant(self.l2, "l2_factor" in self.quirks)
         self._logits_loss = reads_logits(self.loss.logits_of, output_activation, "crossed_logits" in self.quirks)
         # P = link(Z) for the logits path: the cached A itself unless the pair is crossed
@@ -212,13 +213,26 @@ class Network:
         Y = self._check_y(y, len(A))
         return self._cost(Y, caches), self.backward(Y, caches)
 
-    def train_on_batch(self, X, y, optimizer) -> float:
+    def use_optimizer(self, optimizer) -> optimizers.Optimizer:
+        """The optimizer to step with: an instance as given, or for a name the network's own.
+
+        As ``model.compile`` does, a name makes one optimizer that the network keeps, so that
+        its slots and step count carry over from call to call; a different name replaces it.
+        """
+        if isinstance(optimizer, optimizers.Optimizer):
+            return optimizer
+        made = optimizers.get(optimizer)
+        if self.optimizer is None or self.optimizer.name != made.name:
+            self.optimizer = made
+        return self.optimizer
+
+    def train_on_batch(self, X, y, optimizer="adam") -> float:
         """One optimizer step on the batch; returns the loss J computed before the step, as Keras does.
 
-        ``optimizer`` is a ``scratch.optimizers.Optimizer``, which keeps its slots between calls.
+        ``optimizer`` is a ``scratch.optimizers.Optimizer`` or a name (see ``use_optimizer``).
         """
         X = self._check_X(X)
-        return self._train_step(X, self._check_y(y, len(X)), optimizer)[0]
+        return self._train_step(X, self._check_y(y, len(X)), self.use_optimizer(optimizer))[0]
 
     def _train_step(self, X: np.ndarray, Y: np.ndarray, optimizer) -> tuple[float, np.ndarray]:
         """(J before the step, the output A) for checked X, Y; the step itself updates in place."""

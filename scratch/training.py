@@ -15,7 +15,6 @@ from typing import Iterator
 
 import numpy as np
 
-from scratch import optimizers as optimizers_module
 from scratch.network import Network
 
 
@@ -75,14 +74,15 @@ def fit(net: Network, X, y, epochs: int = 1, batch_size: int = 32, optimizer="ad
         seed: int | None = None, validation_data=None, verbose: int = 1) -> dict[str, list[float]]:
     """Train ``net`` in place; returns a history shaped like Keras's ``History.history``.
 
-    ``optimizer`` is a name (``"adam"``, ``"sgd"``, ``"rmsprop"``, with Keras's defaults) or a
+    ``optimizer`` is a name (``"adam"``, ``"sgd"``, ``"rmsprop"``, with Keras's defaults), which
+    the network keeps between calls as a compiled Keras model does, or a
     ``scratch.optimizers.Optimizer``.  Shuffling draws from ``numpy.random.default_rng(seed)``.
     A loss that becomes NaN or inf stops training with a FloatingPointError naming the step.
     """
     X = net._check_X(X)
     Y = net._check_y(y, len(X))
     check_fit_arguments(len(X), epochs, batch_size)
-    opt = optimizers_module.get(optimizer)
+    opt = net.use_optimizer(optimizer)
     if validation_data is not None:
         X_val, y_val = validation_data
         X_val = net._check_X(X_val)

@@ -119,3 +119,13 @@ def test_datasets_are_split_normalised_and_offline():
         assert s.n_outputs == (1 if s.classes == 2 else s.classes)
     with pytest.raises(ValueError, match="unknown data set 'mnist'; valid: iris, wine"):
         datasets.load("mnist")
+
+
+def test_a_named_optimizer_keeps_its_state_between_calls():
+    net = scratch.Network([4, 6, 1], seed=0)
+    X, y = make_xy((4, 6, 1), "binary_crossentropy")
+    net.train_on_batch(X, y, "adam")
+    scratch.fit(net, X, y, epochs=2, batch_size=8, optimizer="adam", verbose=0)
+    assert isinstance(net.optimizer, scratch.Adam) and net.optimizer.iterations == 1 + 2 * 2
+    net.train_on_batch(X, y, "sgd")
+    assert isinstance(net.optimizer, scratch.SGD) and net.optimizer.iterations == 1
