@@ -79,6 +79,12 @@ def add_compat_arguments(p: argparse.ArgumentParser) -> None:
                    metavar="NAME", help=f"leave out one quirk (repeatable): {', '.join(QUIRKS)}")
 
 
+def config_from(args, config_class, **overrides):
+    """The command's Config dataclass from its parsed arguments (what it does not know is left out)."""
+    fields = {k: v for k, v in vars(args).items() if k in config_class.__dataclass_fields__}
+    return fields | {"keras_compat": quirks(args)} | overrides
+
+
 def quirks(args) -> frozenset:
     """The quirks the scratch side reproduces, from --no-keras-compat and --drop-quirk."""
     return frozenset(QUIRKS) - set(args.dropped_quirks) if args.keras_compat else frozenset()

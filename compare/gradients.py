@@ -21,11 +21,12 @@ import keras_ref
 import scratch
 from compare.cli import (
     Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
-    count, positive_float, quirks,
+    config_from, count, positive_float,
 )
 from compare.finite_differences import central_differences
 from compare.report import (
-    Table, compare_named, describe_failure, device, die, failures, versions, weight_names, write_json,
+    Table, compare_named, describe_failure, device, die, failures, json_report, versions, weight_names,
+    write_json,
 )
 from compare.transfer import keras_to_scratch
 
@@ -216,9 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args, parser) -> Config:
-    fields = {k: v for k, v in vars(args).items() if k in Config.__dataclass_fields__}
-    fields["keras_compat"] = quirks(args)
-    config = Config(**fields)
+    config = Config(**config_from(args, Config))
     if config.batch_size < 1:
         parser.error(f"--batch-size must be >= 1, got {config.batch_size}")
     n_layers = len(config.layers) - 1
@@ -254,17 +253,7 @@ def main(argv=None) -> int:
     print(f"{passed}/{len(results)} cases agree (relative difference <= {config.tol_float64:g} in float64, "
           f"<= {config.tol_float32:g} in float32; backprop vs finite differences <= {config.fd_tol:g})")
     if args.json:
-        write_json(args.json, {
-            "command": PROG,
-            "passed": passed == len(results),
-            "config": {k: (sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v)
-                       for k, v in vars(config).items()},
-            "seed": config.seed,
-            "device": device(),
-            "versions": info,
-            "elapsed_s": elapsed,
-            "cases": results,
-        })
+        write_json(args.json, json_report(PROG, passed == len(results), config, elapsed, cases=results))
     return 0 if passed == len(results) else 1
 
 

@@ -88,6 +88,14 @@ class Table:
         return "\n".join([line(self.columns), line(["-" * w for w in widths])] + [line(r) for r in self.rows])
 
 
+def json_report(command: str, passed: bool, config, elapsed: float, **results) -> dict:
+    """The JSON every command writes: its verdict, config, seed, device, versions, time and results."""
+    def plain(v):
+        return sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v
+    return {"command": command, "passed": passed, "config": {k: plain(v) for k, v in vars(config).items()},
+            "seed": config.seed, "device": device(), "versions": versions(), "elapsed_s": elapsed, **results}
+
+
 def write_json(path: str, report: dict) -> None:
     with open(path, "w") as f:
         json.dump(report, f, indent=2)

@@ -28,9 +28,9 @@ import keras_ref
 import scratch
 from compare.cli import (
     Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
-    count, positive_float, positive_int, quirks,
+    config_from, count, positive_float, positive_int,
 )
-from compare.report import Table, device, die, errors, versions, weight_names, write_json
+from compare.report import Table, device, die, errors, json_report, versions, weight_names, write_json
 from compare.transfer import keras_to_scratch
 from keras_ref import datasets
 from scratch.training import batch_indices
@@ -369,13 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args, parser) -> Config:
-    fields = {k: v for k, v in vars(args).items() if k in Config.__dataclass_fields__}
-    fields["keras_compat"] = quirks(args)
-    if fields["datasets"] == ("none",):
-        fields["datasets"] = ()
-    elif "none" in fields["datasets"]:
+    if "none" in args.datasets and args.datasets != ("none",):
         parser.error("--datasets none cannot be combined with data set names")
-    config = Config(**fields)
+    config = Config(**config_from(args, Config, datasets=tuple(d for d in args.datasets if d != "none")))
     for b in config.batch_sizes:
         if not 1 <= b <= config.examples:
             parser.error(f"batch size {b} must be from 1 to --examples ({config.examples})")
@@ -423,13 +419,7 @@ def main(argv=None) -> int:
     print(f"{passed}/{len(cases)} runs agree (relative difference <= {config.tol_float64:g} in float64, "
           f"<= {config.tol_float32:g} in float32, after every step) in {elapsed:.1f} s")
     if args.json:
-        write_json(args.json, {
-            "command": PROG, "passed": passed == len(cases),
-            "config": {k: (sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v)
-                       for k, v in vars(config).items()},
-            "seed": config.seed, "device": device(), "versions": info, "elapsed_s": elapsed,
-            "steps": steps, "fits": fits,
-        })
+        write_json(args.json, json_report(PROG, passed == len(cases), config, elapsed, steps=steps, fits=fits))
     return 0 if passed == len(cases) else 1
 
 
