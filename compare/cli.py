@@ -71,6 +71,24 @@ def count(text: str) -> int:
     return value
 
 
+def add_device_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto",
+                   help="where TensorFlow runs Keras: auto (the first GPU, else the CPU), cpu, gpu, cpu:N, gpu:N")
+    p.add_argument("--log-placement", action="store_true", help="turn on TensorFlow's device placement log")
+
+
+def chosen_device(args, parser) -> str:
+    """The TensorFlow device name for --device (one-line error and exit 2 if TensorFlow lacks it)."""
+    from keras_ref.devices import log_placement, resolve_device
+    try:
+        name = resolve_device(args.device)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.log_placement:
+        log_placement(True)
+    return name
+
+
 def add_compat_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-keras-compat", dest="keras_compat", action="store_false",
                    help="scratch reproduces none of Keras's quirks (scratch/keras_compat.py), "

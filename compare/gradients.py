@@ -19,13 +19,14 @@ import numpy as np
 import compare  # noqa: F401  (quiets TensorFlow's C++ log before it is imported)
 import keras_ref
 import scratch
+import tensorflow as tf
 from compare.cli import (
     Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
-    config_from, count, positive_float,
+    add_device_arguments, chosen_device, config_from, count, positive_float,
 )
 from compare.finite_differences import central_differences
 from compare.report import (
-    Table, compare_named, describe_failure, device, die, failures, json_report, versions, weight_names,
+    Table, compare_named, describe_failure, die, failures, json_report, versions, weight_names,
     write_json,
 )
 from compare.transfer import keras_to_scratch
@@ -208,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fd-tol", type=positive_float, default=d.fd_tol,
                    help="largest relative difference between backprop and finite differences")
     p.add_argument("--fd-step", type=positive_float, default=d.fd_step, help="finite-difference step h")
+    add_device_arguments(p)
     add_compat_arguments(p)
     p.add_argument("--perturb", metavar="KEY", default=None,
                    help="negative control: move one element of this scratch quantity (output, loss, "
@@ -233,8 +235,10 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     config = _config(args, parser)
+    device_name = chosen_device(args, parser)
     try:
-        results = run(config)
+        with tf.device(device_name):
+            results = run(config)
     except ValueError as e:
         return die(PROG, str(e))
     elapsed = time.perf_counter() - started
@@ -245,7 +249,7 @@ def main(argv=None) -> int:
           f"{describe_quirks(config.keras_compat)}"
           + (f", perturbed {config.perturb}" if config.perturb else ""))
     info = versions()
-    print(f"device {device()}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
+    print(f"device {device_name}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
           f"{len(results)} cases in {elapsed:.1f} s")
     print(render(results))
     for line in describe_failures(results):
@@ -253,7 +257,7 @@ def main(argv=None) -> int:
     print(f"{passed}/{len(results)} cases agree (relative difference <= {config.tol_float64:g} in float64, "
           f"<= {config.tol_float32:g} in float32; backprop vs finite differences <= {config.fd_tol:g})")
     if args.json:
-        write_json(args.json, json_report(PROG, passed == len(results), config, elapsed, cases=results))
+        write_json(args.json, json_report(PROG, passed == len(results), config, elapsed, device_name, cases=results))
     return 0 if passed == len(results) else 1
 
 

@@ -65,13 +65,6 @@ def versions() -> dict[str, str]:
     }
 
 
-def device() -> str:
-    """The device TensorFlow places work on by default here: the first GPU, else the CPU."""
-    import tensorflow as tf
-    gpus = tf.config.list_logical_devices("GPU")
-    return (gpus or tf.config.list_logical_devices("CPU"))[0].name
-
-
 @dataclass
 class Table:
     """A plain-text table: header row, then rows, columns padded to their widest cell."""
@@ -88,12 +81,12 @@ class Table:
         return "\n".join([line(self.columns), line(["-" * w for w in widths])] + [line(r) for r in self.rows])
 
 
-def json_report(command: str, passed: bool, config, elapsed: float, **results) -> dict:
+def json_report(command: str, passed: bool, config, elapsed: float, device_name: str, **results) -> dict:
     """The JSON every command writes: its verdict, config, seed, device, versions, time and results."""
     def plain(v):
         return sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v
     return {"command": command, "passed": passed, "config": {k: plain(v) for k, v in vars(config).items()},
-            "seed": config.seed, "device": device(), "versions": versions(), "elapsed_s": elapsed, **results}
+            "seed": config.seed, "device": device_name, "versions": versions(), "elapsed_s": elapsed, **results}
 
 
 def write_json(path: str, report: dict) -> None:

@@ -25,12 +25,13 @@ import numpy as np
 import compare  # noqa: F401  (quiets TensorFlow's C++ log before it is imported)
 import keras
 import keras_ref
+import tensorflow as tf
 import scratch
 from compare.cli import (
     Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
-    config_from, count, positive_float, positive_int,
+    add_device_arguments, chosen_device, config_from, count, positive_float, positive_int,
 )
-from compare.report import Table, device, die, errors, json_report, versions, weight_names, write_json
+from compare.report import Table, die, errors, json_report, versions, weight_names, write_json
 from compare.transfer import keras_to_scratch
 from keras_ref import datasets
 from scratch.training import batch_indices
@@ -363,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--perturb-step", type=positive_int, default=None, metavar="N",
                    help="negative control: scratch's weights are nudged after step N; the run must "
                         "report a drift at step N")
+    add_device_arguments(p)
     add_compat_arguments(p)
     add_output_arguments(p)
     return p
@@ -384,6 +386,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     config = _config(args, parser)
+    device_name = chosen_device(args, parser)
     try:
         scratch.network.check_layer_sizes(config.layers)
         scratch.network.check_l2(config.l2)
@@ -394,8 +397,9 @@ def main(argv=None) -> int:
               f"l2 {config.l2}, seed {config.seed}, {describe_quirks(config.keras_compat)}"
               + (f", perturbed after step {config.perturb_step}" if config.perturb_step else ""), flush=True)
         info = versions()
-        print(f"device {device()}, TensorFlow {info['tensorflow']}, Keras {info['keras']}", flush=True)
-        steps, fits = run(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        print(f"device {device_name}, TensorFlow {info['tensorflow']}, Keras {info['keras']}", flush=True)
+        with tf.device(device_name):
+            steps, fits = run(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
     except ValueError as e:
         return die(PROG, str(e))
     elapsed = time.perf_counter() - started
@@ -419,7 +423,7 @@ def main(argv=None) -> int:
     print(f"{passed}/{len(cases)} runs agree (relative difference <= {config.tol_float64:g} in float64, "
           f"<= {config.tol_float32:g} in float32, after every step) in {elapsed:.1f} s")
     if args.json:
-        write_json(args.json, json_report(PROG, passed == len(cases), config, elapsed, steps=steps, fits=fits))
+        write_json(args.json, json_report(PROG, passed == len(cases), config, elapsed, device_name, steps=steps, fits=fits))
     return 0 if passed == len(cases) else 1
 
 
