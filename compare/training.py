@@ -104,6 +104,11 @@ def keras_slots(optimizer, kind: str, n_params: int) -> dict[str, list[np.ndarra
     return out
 
 
+def slot_views(net: scratch.Network, optimizer) -> dict[str, list[np.ndarray]]:
+    """A scratch optimizer's slots per parameter: it keeps one flat slot for the network's flat buffer."""
+    return {kind: net.unflatten(flat) for kind, (flat,) in optimizer.slots.items()}
+
+
 def hidden_spread(weights: list[np.ndarray]) -> float:
     """Largest difference between two units of one hidden layer: max_j |column_j - column_0|.
 
@@ -201,9 +206,9 @@ def run_steps_case(config: Config, model, name: str, batch_size: int, dtype: str
                 nudge = PERTURBATION * (np.linalg.norm(net.W[0]) + 1)
                 for side in (net, twin) if twin else (net,):
                     side.W[0].flat[0] += nudge
-            scratch_state = named_state(net.get_weights(), s_opt.slots, s_loss, n_layers)
+            scratch_state = named_state(net.get_weights(), slot_views(net, s_opt), s_loss, n_layers)
             if twin:  # the largest float32-vs-float64 difference of each quantity so far
-                twin_state = named_state(twin.get_weights(), twin_opt.slots, t_loss, n_layers)
+                twin_state = named_state(twin.get_weights(), slot_views(twin, twin_opt), t_loss, n_layers)
                 noise = {k: max(noise.get(k, 0.0) if noise else 0.0,
                                 float(np.linalg.norm(np.asarray(scratch_state[k], float) - twin_state[k])))
                          for k in scratch_state}

@@ -34,10 +34,17 @@ class Activation:
     kink: bool = False
 
 
+#: Largest -Z whose e^-Z is finite, per dtype; beyond it sigmoid(Z) is below 1e-38 (1e-308).
+_EXP_LIMIT = {np.dtype(np.float32): 88.0, np.dtype(np.float64): 709.0}
+
+
 def _sigmoid(Z):
-    """A = 1 / (1 + e^-Z), evaluated without overflow for large |Z|."""
-    E = np.exp(-np.abs(Z))
-    return np.where(Z >= 0, 1 / (1 + E), E / (1 + E)).astype(Z.dtype, copy=False)
+    """A = 1 / (1 + e^-Z), with -Z capped where e^-Z would overflow (A is then ~1e-38, not 0)."""
+    A = np.negative(Z)
+    np.minimum(A, _EXP_LIMIT.get(A.dtype, 709.0), out=A)
+    np.exp(A, out=A)
+    A += 1
+    return np.reciprocal(A, out=A)
 
 
 def _sigmoid_backward(dA, Z, A):
@@ -57,7 +64,7 @@ def _relu(Z):
 
 def _relu_backward(dA, Z, A):
     """dZ = dA where Z > 0, else 0 (TensorFlow's ReluGrad: 0 at Z = 0), from Z."""
-    return np.where(Z > 0, dA, 0).astype(dA.dtype, copy=False)
+    return dA * (Z > 0)
 
 
 def leaky_relu(negative_slope: float = LEAKY_RELU_SLOPE) -> Activation:
@@ -70,10 +77,16 @@ def leaky_relu(negative_slope: float = LEAKY_RELU_SLOPE) -> Activation:
         raise ValueError(f"negative_slope must be >= 0, got {negative_slope!r}")
 
     def forward(Z):
-        return np.where(Z > 0, Z, Z * slope).astype(Z.dtype, copy=False)
+        if slope <= 1:  # max(Z, slope Z) picks Z exactly where Z > 0
+            return np.maximum(Z, Z * slope)
+        right = Z > 0
+        return Z * right + (Z * slope) * ~right
 
     def backward(dA, Z, A):
-        return np.where(Z > 0, dA, dA * slope).astype(dA.dtype, copy=False)
+        right = Z > 0  # each term is dA, dA * slope or an exact 0, so the sum is exact
+        dZ = dA * right
+        dZ += (dA * slope) * ~right
+        return dZ
 
     return Activation("leaky_relu", forward, backward, kink=True)
 

@@ -16,20 +16,21 @@ def dense_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, activation: 
     A_prev (m, n_in), W (n_in, n_out), b (n_out,)  ->  A (m, n_out) and the layer's cache
     ``{"A_prev", "Z", "A"}``, which backward only reads.
     """
-    Z = A_prev @ W + b
+    Z = A_prev @ W
+    Z += b
     A = activation.forward(Z)
     return A, {"A_prev": A_prev, "Z": Z, "A": A}
 
 
-def dense_backward(dZ: np.ndarray, cache: dict, W: np.ndarray, need_dA_prev: bool = True):
+def dense_backward(dZ: np.ndarray, cache: dict, W: np.ndarray, need_dA_prev: bool = True, dW=None, db=None):
     """dW = A_prev^T @ dZ,  db = sum_i dZ_i,  dA_prev = dZ @ W^T.
 
     dZ (m, n_out) already carries the batch mean's 1/m, so the sums here are the lecture's
     "averaged over the batch".  dA_prev (m, n_in) is skipped for the first layer, whose
-    input is the data.
+    input is the data.  ``dW`` and ``db``, when given, are written in place.
     """
-    dW = cache["A_prev"].T @ dZ
-    db = dZ.sum(axis=0)
+    dW = np.matmul(cache["A_prev"].T, dZ, out=dW)
+    db = np.add.reduce(dZ, axis=0, out=db)
     dA_prev = dZ @ W.T if need_dA_prev else None
     return dA_prev, dW, db
 

@@ -57,7 +57,7 @@ def _clip(A):
 def _bce(Y, A):
     """mean_j -[y log a + (1 - y) log(1 - a)], with a clipped to [eps, 1 - eps]."""
     Ac, _ = _clip(A)
-    return -np.mean(Y * np.log(Ac) + (1 - Y) * np.log(1 - Ac), axis=1)
+    return -(Y * np.log(Ac) + (1 - Y) * np.log(1 - Ac)).sum(axis=1) / A.shape[1]
 
 
 def _bce_gradient(Y, A):
@@ -68,8 +68,15 @@ def _bce_gradient(Y, A):
 
 
 def _bce_from_logits(Y, Z):
-    """mean_j [max(z, 0) - z y + log(1 + e^-|z|)]: tf.nn.sigmoid_cross_entropy_with_logits."""
-    return np.mean(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z))), axis=1)
+    """mean_j [max(z, 0) - z y + log(1 + e^-|z|)]: tf.nn.sigmoid_cross_entropy_with_logits, in its order."""
+    t = np.abs(Z)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    np.log1p(t, out=t)
+    loss = np.maximum(Z, 0)
+    loss -= Z * Y
+    loss += t
+    return loss.sum(axis=1) / Z.shape[1]
 
 
 def _bce_gradient_from_logits(Y, P):
@@ -110,7 +117,8 @@ def _cce_gradient_from_logits(Y, P):
 
 def _mse(Y, A):
     """mean_j (a - y)^2."""
-    return np.mean((A - Y) ** 2, axis=1)
+    D = A - Y
+    return (D * D).sum(axis=1) / A.shape[1]
 
 
 def _mse_gradient(Y, A):

@@ -97,8 +97,26 @@ class Network:
 
         check_seed(seed)
         rng = np.random.default_rng(seed)
-        self.W = [init((n_in, n_out), rng, dtype) for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:])]
-        self.b = [np.zeros(n_out, dtype=dtype) for n_out in self.layer_sizes[1:]]
+        # All parameters live in one flat buffer, W and b are views into it, and the gradients
+        # in a twin buffer: an optimizer then updates everything with a handful of NumPy calls.
+        shapes = [s for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:]) for s in ((n_in, n_out), (n_out,))]
+        self._flat = np.zeros(sum(int(np.prod(s)) for s in shapes), dtype=dtype)
+        self._flat_grads = np.zeros_like(self._flat)
+        views = self.unflatten(self._flat)
+        self.W, self.b = views[0::2], views[1::2]
+        self._dW, self._db = self.unflatten(self._flat_grads)[0::2], self.unflatten(self._flat_grads)[1::2]
+        for W in self.W:
+            W[...] = init(W.shape, rng, dtype)
+
+    def unflatten(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Views of a flat parameter-sized array as ``[W1 (n0, n1), b1 (n1,), ...]``."""
+        views, start = [], 0
+        for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:]):
+            views.append(flat[start:start + n_in * n_out].reshape(n_in, n_out))
+            start += n_in * n_out
+            views.append(flat[start:start + n_out])
+            start += n_out
+        return views
 
     # --- weights, in keras.Model.get_weights() order -------------------------------------
 
@@ -118,7 +136,8 @@ class Network:
                 raise ValueError(f"set_weights: array {i} has shape {w.shape}, expected {shape}")
             if not np.all(np.isfinite(w)):
                 raise ValueError(f"set_weights: array {i} contains NaN or inf")
-        self.W, self.b = arrays[0::2], arrays[1::2]
+        for view, w in zip(self.parameters, arrays):
+            view[...] = w
 
     @property
     def parameters(self) -> list[np.ndarray]:
@@ -158,7 +177,10 @@ class Network:
 
     def forward(self, X) -> tuple[np.ndarray, list[dict]]:
         """Forward propagation: the output A_L (m, n_L) and one cache per layer."""
-        A = self._check_X(X)
+        return self._forward(self._check_X(X))
+
+    def _forward(self, A: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+        """``forward`` for an input already checked and in the network's dtype."""
         caches = []
         for W, b, g in zip(self.W, self.b, self.activations):
             A, cache = dense_forward(A, W, b, g)
@@ -172,34 +194,37 @@ class Network:
             per_example = self.loss.per_example_from_logits(Y, out["Z"])
         else:
             per_example = self.loss.per_example(Y, out["A"])
-        J = np.mean(per_example)
+        J = per_example.sum() / len(per_example)
         if self.l2:
             J = J + l2_penalty(self.W, self._l2_factor)
         return float(J)
 
     def backward(self, Y: np.ndarray, caches: list[dict]) -> list[np.ndarray]:
-        """Backpropagation: ``[dW1, db1, dW2, db2, ...]`` from the caches of ``forward``.
+        """Backpropagation: ``[dW1, db1, dW2, db2, ...]`` (new arrays) from the caches of ``forward``."""
+        self._backward(np.asarray(Y, dtype=self.dtype), caches)
+        return [g.copy() for g in self.unflatten(self._flat_grads)]
+
+    def _backward(self, Y: np.ndarray, caches: list[dict]) -> None:
+        """Backpropagation into the flat gradient buffer (its views ``_dW``, ``_db``).
 
         Output layer: dZ_L = (P - Y) / (m n_L) on the logits where Keras uses them (P is the
-        cached A_L, or the loss's link of Z_L for a crossed pair), else dZ_L = dA_L * g'(Z_L).  Hidden layers: dZ_l = (dZ_{l+1} @ W_{l+1}^T) * g'(Z_l),
-        the lecture's delta(l) = W(l+1) delta(l+1) * g'(z(l)).  L2 adds 2 l2 W_l to dW_l.
+        cached A_L, or the loss's link of Z_L for a crossed pair), else dZ_L = dA_L * g'(Z_L).
+        Hidden layers: dZ_l = (dZ_{l+1} @ W_{l+1}^T) * g'(Z_l), the lecture's
+        delta(l) = W(l+1) delta(l+1) * g'(z(l)).  L2 adds 2 l2 W_l to dW_l.
         """
-        Y = np.asarray(Y, dtype=self.dtype)
         out = caches[-1]
         if self._logits_loss:
             P = out["A"] if self._link is None else self._link.forward(out["Z"])
             dZ = self.loss.gradient_from_logits(Y, P)
         else:
             dZ = activation_backward(self.loss.gradient(Y, out["A"]), out, self.activations[-1])
-        grads = []
         for layer in reversed(range(len(self.W))):
-            dA_prev, dW, db = dense_backward(dZ, caches[layer], self.W[layer], need_dA_prev=layer > 0)
+            dA_prev, dW, _ = dense_backward(dZ, caches[layer], self.W[layer], need_dA_prev=layer > 0,
+                                            dW=self._dW[layer], db=self._db[layer])
             if self.l2:
-                dW = dW + (2 * np.asarray(self._l2_factor, self.dtype)) * self.W[layer]
-            grads[:0] = [dW, db]
+                dW += (2 * np.asarray(self._l2_factor, self.dtype)) * self.W[layer]
             if layer > 0:
                 dZ = activation_backward(dA_prev, caches[layer - 1], self.activations[layer - 1])
-        return grads
 
     # --- the public API the harness calls --------------------------------------------------
 
@@ -236,11 +261,12 @@ class Network:
 
     def _train_step(self, X: np.ndarray, Y: np.ndarray, optimizer) -> tuple[float, np.ndarray]:
         """(J before the step, the output A) for checked X, Y; the step itself updates in place."""
-        A, caches = self.forward(X)
+        A, caches = self._forward(X)
         loss = self._cost(Y, caches)
         if not np.isfinite(loss):
             raise FloatingPointError(f"loss became {loss} at optimizer step {optimizer.iterations + 1}")
-        optimizer.apply_gradients(self.parameters, self.backward(Y, caches), self.quirks)
+        self._backward(Y, caches)
+        optimizer.apply_gradients([self._flat], [self._flat_grads], self.quirks)
         return loss, A
 
     def cost(self, X, y) -> float:

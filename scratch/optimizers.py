@@ -48,8 +48,10 @@ class Optimizer:
         return self.slot_names
 
     def build(self, params: list[np.ndarray]) -> None:
-        """Zero slots shaped like ``params``: ``slots[kind][i]`` belongs to ``params[i]``."""
+        """Zero slots shaped like ``params`` (``slots[kind][i]`` belongs to ``params[i]``), and scratch space."""
         self.slots = {kind: [np.zeros_like(p) for p in params] for kind in self._slot_names()}
+        self._tmp = [(np.empty_like(p), np.empty_like(p)) for p in params]
+        self._shapes = [(p.shape, p.dtype) for p in params]
 
     def apply_gradients(self, params: list[np.ndarray], grads: list[np.ndarray],
                         keras_compat: KerasCompat = True) -> None:
@@ -58,8 +60,11 @@ class Optimizer:
         ``keras_compat`` picks the float32 roundings to reproduce (``scratch.keras_compat``).
         """
         quirks = resolve(keras_compat)
-        if not self.slots and self._slot_names():
+        if not hasattr(self, "_shapes"):
             self.build(params)
+        elif self._shapes != [(p.shape, p.dtype) for p in params]:
+            raise ValueError(f"this optimizer was built for parameters {self._shapes}; "
+                             "use a new optimizer for another network")
         lr = float32_constant(self.learning_rate, "learning_rate" in quirks)
         for i, (p, g) in enumerate(zip(params, grads)):
             self._update(i, p, g.astype(p.dtype, copy=False), lr, quirks)
@@ -94,14 +99,19 @@ class SGD(Optimizer):
         return ("momentum",) if self.momentum else ()
 
     def _update(self, i, p, g, lr, quirks):
+        step, nesterov = self._tmp[i]
+        np.multiply(g, lr, out=step)                          # lr g
         if not self.momentum:
-            p -= g * lr
+            p -= step
             return
         momentum = float32_constant(self.momentum, "sgd_momentum" in quirks)
         m = self.slots["momentum"][i]
-        m[...] = m * momentum - g * lr
+        m *= momentum
+        m -= step                                             # m = momentum m - lr g
         if self.nesterov:
-            p += m * momentum - g * lr
+            np.multiply(m, momentum, out=nesterov)
+            nesterov -= step
+            p += nesterov                                     # p += momentum m - lr g
         else:
             p += m
 
@@ -130,18 +140,29 @@ class RMSprop(Optimizer):
         return ("velocity",) + (("momentum",) if self.momentum else ()) + (("average_gradient",) if self.centered else ())
 
     def _update(self, i, p, g, lr, quirks):
+        t, increment = self._tmp[i]
         v = self.slots["velocity"][i]
-        v[...] = self.rho * v + (1 - self.rho) * (g * g)
+        v *= self.rho
+        np.multiply(g, g, out=t)
+        t *= 1 - self.rho
+        v += t                                                # v = rho v + (1 - rho) g^2
         if self.centered:
             a = self.slots["average_gradient"][i]
-            a[...] = self.rho * a + (1 - self.rho) * g
-            denominator = v - a * a + self.epsilon
+            a *= self.rho
+            np.multiply(g, 1 - self.rho, out=t)
+            a += t                                            # a = rho a + (1 - rho) g
+            np.multiply(a, a, out=t)
+            np.subtract(v, t, out=t)
+            t += self.epsilon                                 # v - a^2 + eps
         else:
-            denominator = v + self.epsilon
-        increment = (lr * g) / np.sqrt(denominator)
+            np.add(v, self.epsilon, out=t)                    # v + eps
+        np.sqrt(t, out=t)
+        np.multiply(g, lr, out=increment)
+        increment /= t                                        # lr g / sqrt(...)
         if self.momentum:
             m = self.slots["momentum"][i]
-            m[...] = self.momentum * m + increment
+            m *= self.momentum
+            m += increment
             p -= m
         else:
             p -= increment
@@ -174,19 +195,44 @@ class Adam(Optimizer):
         self.epsilon = _check_rate("epsilon", epsilon, 0.0)
 
     def _update(self, i, p, g, lr, quirks):
-        dtype = p.dtype
-        t = np.asarray(self.iterations + 1, dtype)
+        scalar = p.dtype.type  # numpy scalars of the parameter's dtype, as TensorFlow's scalars are
         rounded = "adam_betas" in quirks
-        beta_1_power = np.power(np.asarray(float32_constant(self.beta_1, rounded), dtype), t)
-        beta_2_power = np.power(np.asarray(float32_constant(self.beta_2, rounded), dtype), t)
+        t = scalar(self.iterations + 1)
+        beta_1_power = scalar(float32_constant(self.beta_1, rounded)) ** t
+        beta_2_power = scalar(float32_constant(self.beta_2, rounded)) ** t
         alpha = lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
         m, v = self.slots["momentum"][i], self.slots["velocity"][i]
-        m += (g - m) * (1 - self.beta_1)
-        v += (g * g - v) * (1 - self.beta_2)
-        p -= (m * alpha) / (np.sqrt(v) + self.epsilon)
+        tmp, step = self._tmp[i]
+        for sl in _chunks(p.size):  # blocks that stay in cache through all eleven passes
+            self._step(p.reshape(-1)[sl], g.reshape(-1)[sl], m.reshape(-1)[sl], v.reshape(-1)[sl],
+                       tmp.reshape(-1)[sl], step.reshape(-1)[sl], alpha)
+
+    def _step(self, p, g, m, v, t, step, alpha):
+        np.subtract(g, m, out=t)
+        t *= 1 - self.beta_1
+        m += t                                                # m += (g - m)(1 - beta_1)
+        np.multiply(g, g, out=t)
+        t -= v
+        t *= 1 - self.beta_2
+        v += t                                                # v += (g^2 - v)(1 - beta_2)
+        np.sqrt(v, out=t)
+        t += self.epsilon
+        np.multiply(m, alpha, out=step)
+        step /= t
+        p -= step                                             # p -= m alpha / (sqrt(v) + eps)
 
     def get_config(self):
         return super().get_config() | {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+#: Elements per block of an elementwise update (measured best on 2 cores: 1.6 ms for
+#: Adam over 536k float32 parameters, against 2.2 ms in one pass).
+CHUNK = 1 << 16
+
+
+def _chunks(n: int) -> list[slice]:
+    """Slices covering range(n) in CHUNK-sized blocks (one slice for small parameters)."""
+    return [slice(start, min(start + CHUNK, n)) for start in range(0, n, CHUNK)]
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}

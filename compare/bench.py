@@ -1,0 +1,225 @@
+"""python -m compare.bench: training throughput of scratch.fit and Keras's model.fit, side by side.
+
+For each network and batch size, both sides train one epoch of Adam to warm up, then
+``--repeats`` timed epochs, taken in turn (scratch, Keras, scratch, ...) so that both meet the
+same machine; each side's fastest epoch counts.  One process, the same float32 data, the
+same device (the CPU by default).  The machine's float32 GEMM rate is measured with NumPy in the same run, and the
+scratch path's achieved FLOP/s (about 6 x parameters x samples per epoch) is reported as a
+fraction of it.  Ratios are scratch / Keras samples per second.  Exit 0 when every row meets
+its target, 1 when one does not, 2 on bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import compare  # noqa: F401  (quiets TensorFlow's C++ log before it is imported)
+import keras_ref
+import scratch
+import tensorflow as tf
+from compare.cli import (
+    Parser, add_device_arguments, add_output_arguments, check_output, chosen_device, count, list_of, positive_int,
+)
+from compare.report import Table, json_report, versions, write_json
+
+PROG = "compare.bench"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A benchmarked network: its sizes, hidden activation, samples per epoch and targets."""
+
+    layers: tuple[int, ...]
+    hidden_activation: str
+    samples: int
+    min_ratio: float | None = None            # scratch/Keras throughput, at every batch size
+    min_ratio_at: dict | None = None          # {batch size: ratio} where only some sizes have one
+    min_gemm_fraction_at: dict | None = None  # {batch size: fraction of the GEMM rate}
+
+    @property
+    def name(self) -> str:
+        return "-".join(map(str, self.layers))
+
+    @property
+    def n_params(self) -> int:
+        return sum(a * b + b for a, b in zip(self.layers, self.layers[1:]))
+
+    def ratio_target(self, batch_size: int) -> float | None:
+        return (self.min_ratio_at or {}).get(batch_size, self.min_ratio)
+
+    def gemm_target(self, batch_size: int) -> float | None:
+        return (self.min_gemm_fraction_at or {}).get(batch_size)
+
+
+NETWORKS = {
+    "4-6-1": Network((4, 6, 1), "sigmoid", 32768, min_ratio=20.0),
+    "30-64-32-1": Network((30, 64, 32, 1), "relu", 32768, min_ratio=10.0),
+    "784-512-256-10": Network((784, 512, 256, 10), "relu", 8192, min_ratio_at={512: 1.5},
+                              min_gemm_fraction_at={512: 0.8}),
+}
+
+
+def parse_network(text: str) -> Network:
+    """'4-6-1' (a known one), or any sizes joined by '-' (relu hidden layers, no target)."""
+    if text in NETWORKS:
+        return NETWORKS[text]
+    try:
+        layers = tuple(int(t) for t in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"network {text!r} is not sizes joined by '-', e.g. 4-6-1")
+    if len(layers) < 2 or min(layers) < 1:
+        raise argparse.ArgumentTypeError(f"network {text!r} needs at least two sizes, each >= 1")
+    return Network(layers, "relu", 8192)
+
+
+def gemm_rate(n: int = 1024, repeats: int = 5) -> float:
+    """NumPy's float32 matrix-multiply rate in FLOP/s: 2 n^3 per (n, n) @ (n, n), best of ``repeats``."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((n, n), dtype=np.float32)
+    B = rng.standard_normal((n, n), dtype=np.float32)
+    C = np.empty((n, n), dtype=np.float32)
+    np.matmul(A, B, out=C)
+    best = min(_timed(lambda: np.matmul(A, B, out=C)) for _ in range(repeats))
+    return 2 * n ** 3 / best
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def blas() -> list[dict]:
+    """The BLAS libraries NumPy calls, as threadpoolctl reports them."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    return [{k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+            for info in threadpool_info() if info.get("user_api") == "blas"]
+
+
+def make_data(network: Network, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """float32 X ~ N(0, 1) and labels from a fixed random linear teacher (one-hot for several outputs)."""
+    rng = np.random.default_rng(seed)
+    n_in, n_out = network.layers[0], network.layers[-1]
+    X = rng.standard_normal((network.samples, n_in), dtype=np.float32)
+    scores = X @ rng.standard_normal((n_in, max(n_out, 2)), dtype=np.float32)
+    if n_out == 1:
+        return X, (scores[:, :1] > 0).astype(np.float32)
+    return X, np.eye(n_out, dtype=np.float32)[np.argmax(scores, axis=1)]
+
+
+def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int = 3) -> dict:
+    """Samples per second of the fastest of ``repeats`` timed epochs after a warm-up epoch, scratch and Keras."""
+    out, loss = ("sigmoid", "binary_crossentropy") if network.layers[-1] == 1 else ("softmax", "categorical_crossentropy")
+    spec = dict(hidden_activation=network.hidden_activation, output_activation=out, loss=loss, dtype="float32")
+    model = keras_ref.build_model(list(network.layers), seed=seed, **spec)
+    net = scratch.Network(list(network.layers), **spec)
+    net.set_weights(model.get_weights())
+
+    def scratch_epoch():
+        scratch.fit(net, X, Y, epochs=1, batch_size=batch_size, optimizer="adam", seed=seed, verbose=0)
+
+    def keras_epoch():
+        model.fit(X, Y, epochs=1, batch_size=batch_size, verbose=0)
+
+    scratch_epoch()
+    keras_epoch()
+    times = [(_timed(scratch_epoch), _timed(keras_epoch)) for _ in range(repeats)]
+    scratch_s, keras_s = min(t[0] for t in times), min(t[1] for t in times)
+    return {"scratch_samples_per_s": len(X) / scratch_s, "keras_samples_per_s": len(X) / keras_s,
+            "scratch_epoch_s": [t[0] for t in times], "keras_epoch_s": [t[1] for t in times]}
+
+
+def run(networks, batch_sizes, seed: int, repeats: int = 3, progress=print) -> tuple[list[dict], float]:
+    rate = gemm_rate()
+    rows = []
+    for network in networks:
+        X, Y = make_data(network, seed)
+        for batch_size in batch_sizes:
+            r = bench_case(network, batch_size, X, Y, seed, repeats)
+            ratio = r["scratch_samples_per_s"] / r["keras_samples_per_s"]
+            flops = 6 * network.n_params * r["scratch_samples_per_s"]
+            ratio_target, gemm_target = network.ratio_target(batch_size), network.gemm_target(batch_size)
+            met = ((ratio_target is None or ratio >= ratio_target)
+                   and (gemm_target is None or flops / rate >= gemm_target))
+            rows.append(r | {"network": network.name, "params": network.n_params, "samples": len(X),
+                             "batch_size": batch_size, "ratio": ratio, "scratch_flops": flops,
+                             "gemm_fraction": flops / rate, "ratio_target": ratio_target,
+                             "gemm_target": gemm_target, "met": met})
+            progress(f"  {network.name} batch {batch_size}: {ratio:.1f}x")
+    return rows, rate
+
+
+def render(rows: list[dict]) -> str:
+    table = Table(["network", "batch", "scratch samples/s", "keras samples/s", "scratch/keras",
+                   "scratch GFLOP/s", "of GEMM", "target", "met"])
+    for r in rows:
+        target = " & ".join(t for t in (f">= {r['ratio_target']:g}x" if r["ratio_target"] else "",
+                                       f">= {r['gemm_target']:.0%} GEMM" if r["gemm_target"] else "") if t)
+        table.add(r["network"], r["batch_size"], f"{r['scratch_samples_per_s']:,.0f}",
+                  f"{r['keras_samples_per_s']:,.0f}", f"{r['ratio']:.1f}x", f"{r['scratch_flops'] / 1e9:.1f}",
+                  f"{r['gemm_fraction']:.0%}", target or "-", "yes" if r["met"] else "NO")
+    return table.render()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--networks", type=list_of("network", convert=parse_network), default=tuple(NETWORKS.values()),
+                   metavar="N-N-N,...", help=f"networks to time (default: {', '.join(NETWORKS)})")
+    p.add_argument("--batch-sizes", type=list_of("batch size", convert=int, noun="integer"), default=(32, 128, 512))
+    p.add_argument("--repeats", type=positive_int, default=3, help="timed epochs per side; the fastest counts")
+    p.add_argument("--seed", type=count, default=0)
+    add_device_arguments(p)
+    p.set_defaults(device="cpu")
+    add_output_arguments(p)
+    return p
+
+
+@dataclass(frozen=True)
+class Config:
+    networks: tuple[str, ...]
+    batch_sizes: tuple[int, ...]
+    repeats: int
+    seed: int
+
+
+def main(argv=None) -> int:
+    started = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for b in args.batch_sizes:
+        for network in args.networks:
+            if not 1 <= b <= network.samples:
+                parser.error(f"batch size {b} must be from 1 to the {network.samples} samples of {network.name}")
+    check_output(args, parser)
+    device_name = chosen_device(args, parser)
+    info = versions()
+    print(f"{PROG}: float32, Adam, fastest of {args.repeats} epochs after a warm-up epoch; device {device_name}, "
+          f"TensorFlow {info['tensorflow']}, Keras {info['keras']}, NumPy {info['numpy']}", flush=True)
+    with tf.device(device_name):
+        rows, rate = run(args.networks, args.batch_sizes, args.seed, args.repeats,
+                         progress=lambda line: print(line, file=sys.stderr, flush=True))
+    libraries = blas()
+    print(f"NumPy float32 GEMM: {rate / 1e9:.1f} GFLOP/s; BLAS: "
+          + (", ".join(f"{b['internal_api']} {b['version']} ({b['num_threads']} threads, {b['architecture']})"
+                       for b in libraries) or "unknown"))
+    print(render(rows))
+    met = sum(r["met"] for r in rows)
+    elapsed = time.perf_counter() - started
+    print(f"{met}/{len(rows)} rows meet their targets, in {elapsed:.0f} s")
+    if args.json:
+        config = Config(tuple(n.name for n in args.networks), args.batch_sizes, args.repeats, args.seed)
+        write_json(args.json, json_report(PROG, met == len(rows), config, elapsed, device_name,
+                                          gemm_flops=rate, blas=libraries, rows=rows))
+    return 0 if met == len(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
