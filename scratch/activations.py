@@ -64,7 +64,9 @@ def _relu(Z):
 
 def _relu_backward(dA, Z, A):
     """dZ = dA where Z > 0, else 0 (TensorFlow's ReluGrad: 0 at Z = 0), from Z."""
-    return dA * (Z > 0)
+    dZ = (Z > 0).astype(dA.dtype)  # 1.0 or 0.0: the product is exact
+    dZ *= dA
+    return dZ
 
 
 def leaky_relu(negative_slope: float = LEAKY_RELU_SLOPE) -> Activation:
@@ -83,10 +85,13 @@ def leaky_relu(negative_slope: float = LEAKY_RELU_SLOPE) -> Activation:
         return Z * right + (Z * slope) * ~right
 
     def backward(dA, Z, A):
-        right = Z > 0  # each term is dA, dA * slope or an exact 0, so the sum is exact
-        dZ = dA * right
-        dZ += (dA * slope) * ~right
-        return dZ
+        right = (Z > 0).astype(dA.dtype)  # each term is dA, dA * slope or an exact 0: the sum is exact
+        left = 1 - right
+        left *= dA
+        left *= slope
+        right *= dA
+        right += left
+        return right
 
     return Activation("leaky_relu", forward, backward, kink=True)
 

@@ -10,6 +10,7 @@ computed *before* each step; ``val_loss`` and ``val_accuracy`` are computed afte
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import time
 from typing import Iterator
@@ -62,15 +63,23 @@ def evaluate(net: Network, X, y, batch_size: int = 32) -> dict[str, float]:
 SINGLE_THREAD_FLOPS = 3e7
 
 
+@functools.lru_cache(maxsize=1)
+def _threadpools():
+    """threadpoolctl's view of the loaded BLAS libraries, taken once: taking it scans every
+    loaded library (3 ms with TensorFlow loaded), while a limit on it costs 10 us."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # then BLAS keeps its own setting
+        return None
+    return ThreadpoolController()
+
+
 def blas_threads(net: Network, batch_size: int):
     """A context in which NumPy's BLAS uses one thread, when a step's work is small."""
-    if 6 * net.n_params * batch_size >= SINGLE_THREAD_FLOPS:
+    controller = _threadpools()
+    if controller is None or 6 * net.n_params * batch_size >= SINGLE_THREAD_FLOPS:
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # then BLAS keeps its own setting
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    return controller.limit(limits=1, user_api="blas")
 
 
 def check_fit_arguments(m: int, epochs, batch_size) -> None:
