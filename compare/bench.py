@@ -94,13 +94,15 @@ def _timed(fn) -> float:
 
 
 def blas() -> list[dict]:
-    """The BLAS libraries NumPy calls, as threadpoolctl reports them."""
+    """The BLAS library NumPy calls (the one shipped in numpy.libs), as threadpoolctl reports it."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
         return []
-    return [{k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-            for info in threadpool_info() if info.get("user_api") == "blas"]
+    found = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+    own = [info for info in found if "numpy" in str(info.get("filepath", ""))]
+    return [{k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture", "filepath")}
+            for info in own or found]
 
 
 def make_data(network: Network, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -207,7 +209,7 @@ def main(argv=None) -> int:
         rows, rate = run(args.networks, args.batch_sizes, args.seed, args.repeats,
                          progress=lambda line: print(line, file=sys.stderr, flush=True))
     libraries = blas()
-    print(f"NumPy float32 GEMM: {rate / 1e9:.1f} GFLOP/s; BLAS: "
+    print(f"NumPy float32 GEMM: {rate / 1e9:.1f} GFLOP/s; NumPy's BLAS: "
           + (", ".join(f"{b['internal_api']} {b['version']} ({b['num_threads']} threads, {b['architecture']})"
                        for b in libraries) or "unknown"))
     print(render(rows))
