@@ -102,8 +102,39 @@ INITIALIZERS: dict[str, Initializer] = {
 }
 
 
+#: The activation's gain in the lecture's Table 11-1, as the derivation gives it.  Glorot keeps
+#: Var(out) = Var(in) for a unit whose slope at 0 is 1 (tanh).  The logistic's slope at 0 is
+#: 1/4, so its weights must be 4x larger to keep the variance; ReLU passes half the signal, so
+#: sqrt(2).  The table as printed puts the 4 on the hyperbolic-tangent row: see the README.
+TABLE_11_1_GAINS = {"logistic": 4.0, "tanh": 1.0, "relu": math.sqrt(2.0)}
+
+
+def glorot_for(activation: str, distribution: str) -> Initializer:
+    """Table 11-1: U(-r, r) with r = gain sqrt(6 / (n_in + n_out)), or N(0, sigma^2) with
+    sigma = gain sqrt(2 / (n_in + n_out)) (not truncated), gain as in ``TABLE_11_1_GAINS``."""
+    gain = TABLE_11_1_GAINS[activation]
+
+    def init(shape, rng, dtype="float32"):
+        fan_in, fan_out = fans(shape)
+        if distribution == "uniform":
+            r = gain * math.sqrt(6.0 / (fan_in + fan_out))
+            return rng.uniform(-r, r, size=shape).astype(dtype)
+        return (rng.standard_normal(shape) * gain * math.sqrt(2.0 / (fan_in + fan_out))).astype(dtype)
+
+    init.__doc__ = f"Table 11-1, {activation} row, {distribution}: gain {gain:g}"
+    return init
+
+
+#: The lecture's Table 11-1 as named scratch initializers (there is no Keras twin of these).
+TABLE_11_1 = {f"xavier_{act}_{dist}": glorot_for(act, dist)
+              for act in TABLE_11_1_GAINS for dist in ("uniform", "normal")}
+
+
 def get(name: str) -> Initializer:
-    """The initializer called ``name``."""
-    if not isinstance(name, str) or name not in INITIALIZERS:
-        raise ValueError(f"unknown init_mode {name!r}; valid: {', '.join(INITIALIZERS)}")
-    return INITIALIZERS[name]
+    """The initializer called ``name``: one of the eight init modes or of Table 11-1."""
+    if isinstance(name, str) and name in INITIALIZERS:
+        return INITIALIZERS[name]
+    if isinstance(name, str) and name in TABLE_11_1:
+        return TABLE_11_1[name]
+    raise ValueError(f"unknown init_mode {name!r}; valid: {', '.join(INITIALIZERS)} "
+                     f"(and Table 11-1's {', '.join(TABLE_11_1)})")
