@@ -1,0 +1,188 @@
+"""python -m compare.signal: why initialisation matters, layer by layer, on both sides.
+
+A deep dense network (10 hidden layers of 64 units by default) gets each init mode's
+weights from Keras, and the scratch network a copy.  For each init mode x hidden activation,
+one batch goes forward and back, and the standard deviation of every hidden layer's
+activations A(l) and of every kernel's gradient dW(l) is measured on both sides; the two
+must agree.  The table and a PNG show what the lecture claims: with ``zero`` and the small
+fixed-scale modes the signal dies out with depth, He keeps it through ReLU, Glorot through
+tanh.  Exit 0 when both sides agree everywhere, 1 when not, 2 on bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import compare  # quiets TensorFlow's C++ log before it is imported, and starts the clock
+import keras
+import keras_ref
+import scratch
+import tensorflow as tf
+from compare.cli import (
+    Parser, add_device_arguments, add_output_arguments, check_output, chosen_device, count, list_of,
+    positive_float, positive_int,
+)
+from compare.report import Table, die, errors, json_report, write_json
+from compare.transfer import keras_to_scratch
+
+PROG = "compare.signal"
+
+
+@dataclass(frozen=True)
+class Config:
+    depth: int = 10
+    width: int = 64
+    inputs: int = 64
+    batch_size: int = 256
+    init_modes: tuple[str, ...] = keras_ref.INIT_MODES
+    activations: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky_relu")
+    dtype: str = "float64"
+    seed: int = 0
+    tol: float = 1e-10
+
+    @property
+    def layers(self) -> list[int]:
+        return [self.inputs] + [self.width] * self.depth + [1]
+
+
+def layer_stds(model, net, X, Y) -> dict[str, dict[str, list[float]]]:
+    """Per hidden layer: std of A(l) and of dW(l), from Keras and from scratch."""
+    hidden = keras.Model(model.inputs, [layer.output for layer in model.layers[1:-1]])
+    k_acts = [np.asarray(a) for a in hidden(tf.constant(X), training=False)]
+    _, _, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
+    _, caches = net.forward(X)
+    s_grads = net.loss_and_gradients(X, Y)[1]
+    return {
+        "keras": {"activation_std": [float(a.std()) for a in k_acts],
+                  "gradient_std": [float(g.std()) for g in k_grads[0:-2:2]]},
+        "scratch": {"activation_std": [float(c["A"].std()) for c in caches[:-1]],
+                    "gradient_std": [float(g.std()) for g in s_grads[0:-2:2]]},
+    }
+
+
+def run(config: Config) -> list[dict]:
+    rng = np.random.default_rng(config.seed)
+    X = rng.standard_normal((config.batch_size, config.inputs)).astype(np.float32).astype(config.dtype)
+    Y = rng.integers(0, 2, size=(config.batch_size, 1)).astype(config.dtype)
+    results = []
+    for activation in config.activations:
+        model = keras_ref.build_model(config.layers, hidden_activation=activation, seed=config.seed,
+                                      dtype=config.dtype)
+        net = scratch.Network(config.layers, hidden_activation=activation, dtype=config.dtype)
+        for init_mode in config.init_modes:
+            model.set_weights(keras_ref.initial_weights(config.layers, init_mode, config.seed, config.dtype))
+            keras_to_scratch(model, net)
+            stds = layer_stds(model, net, X, Y)
+            agreement = {key: errors(stds["keras"][key], stds["scratch"][key])
+                         for key in ("activation_std", "gradient_std")}
+            results.append({"init_mode": init_mode, "activation": activation, **stds, "agreement": agreement,
+                            "passed": all(e["rel_diff"] <= config.tol for e in agreement.values())})
+    return results
+
+
+def render(results: list[dict], depth: int) -> str:
+    mid = depth // 2
+    table = Table(["init_mode", "activation", "std A1", f"std A{mid}", f"std A{depth}", "std dW1", f"std dW{mid}",
+                   f"std dW{depth}", "A ratio last/first", "scratch vs keras", "verdict"])
+    for r in results:
+        a, g = r["scratch"]["activation_std"], r["scratch"]["gradient_std"]
+        ratio = a[-1] / a[0] if a[0] > 0 else 0.0
+        worst = max(e["rel_diff"] for e in r["agreement"].values())
+        table.add(r["init_mode"], r["activation"], f"{a[0]:.2e}", f"{a[mid - 1]:.2e}", f"{a[-1]:.2e}",
+                  f"{g[0]:.2e}", f"{g[mid - 1]:.2e}", f"{g[-1]:.2e}", f"{ratio:.2e}", f"{worst:.1e}",
+                  "ok" if r["passed"] else "FAIL")
+    return table.render()
+
+
+def plot(results: list[dict], config: Config, path: str) -> None:
+    """Two rows of panels (activation std, gradient std) per hidden activation; one line per init mode."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    acts = list(config.activations)
+    fig, axes = plt.subplots(2, len(acts), figsize=(4 * len(acts), 7), squeeze=False, sharex=True)
+    layers = np.arange(1, config.depth + 1)
+    for col, act in enumerate(acts):
+        for r in (r for r in results if r["activation"] == act):
+            for row, key in enumerate(("activation_std", "gradient_std")):
+                values = np.maximum(np.array(r["scratch"][key]), 2e-12)  # log scale: 0 is drawn at the floor
+                label = r["init_mode"] + (" (0, at the floor)" if not np.any(r["scratch"][key]) else "")
+                axes[row][col].semilogy(layers, values, marker="o", markersize=3, label=label)
+        axes[0][col].set_title(f"hidden {act}")
+        axes[1][col].set_xlabel("hidden layer")
+    axes[0][0].set_ylabel("std of activations A(l)")
+    axes[1][0].set_ylabel("std of gradients dW(l)")
+    for ax in axes.flat:
+        ax.set_ylim(1e-12, 1e2)
+        ax.grid(True, which="major", alpha=0.3)
+    for col in range(len(acts)):
+        axes[0][col].legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"Signal through {config.depth} hidden layers of {config.width} units, by init mode "
+                 f"(scratch; Keras agrees)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = Config()
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--depth", type=positive_int, default=d.depth, help="hidden layers")
+    p.add_argument("--width", type=positive_int, default=d.width, help="units per hidden layer")
+    p.add_argument("--batch-size", type=positive_int, default=d.batch_size)
+    p.add_argument("--init-modes", type=list_of("init mode", keras_ref.INIT_MODES), default=d.init_modes)
+    p.add_argument("--activations", type=list_of("activation", keras_ref.HIDDEN_ACTIVATIONS), default=d.activations)
+    p.add_argument("--dtype", choices=keras_ref.DTYPES, default=d.dtype)
+    p.add_argument("--tol", type=positive_float, default=None,
+                   help="largest relative difference between the two sides' stds (1e-10 float64, 1e-5 float32)")
+    p.add_argument("--seed", type=count, default=d.seed)
+    p.add_argument("--plot", metavar="PATH", default="signal.png", help="the PNG to write ('none' for no plot)")
+    add_device_arguments(p)
+    add_output_arguments(p)
+    return p
+
+
+def main(argv=None) -> int:
+    started = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_output(args, parser)
+    plot_path = None if args.plot == "none" else args.plot
+    if plot_path:
+        if os.path.exists(plot_path) and not args.overwrite:
+            parser.error(f"{plot_path} exists; pass --overwrite to replace it")
+        folder = os.path.dirname(os.path.abspath(plot_path))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            parser.error(f"--plot {plot_path}: folder {folder} does not exist or cannot be written")
+    tol = args.tol or (1e-10 if args.dtype == "float64" else 1e-5)
+    config = Config(depth=args.depth, width=args.width, batch_size=args.batch_size, init_modes=args.init_modes,
+                    activations=args.activations, dtype=args.dtype, seed=args.seed, tol=tol)
+    device_name = chosen_device(args, parser)
+    try:
+        with tf.device(device_name):
+            results = run(config)
+    except ValueError as e:
+        return die(PROG, str(e))
+    elapsed = time.perf_counter() - started
+    print(f"{PROG}: {config.depth} hidden layers of {config.width}, batch {config.batch_size}, {config.dtype}, "
+          f"seed {config.seed}; device {device_name}")
+    print(render(results, config.depth))
+    passed = sum(r["passed"] for r in results)
+    if plot_path:
+        plot(results, config, plot_path)
+        print(f"plot: {plot_path}")
+    print(f"{passed}/{len(results)} cases agree (relative difference of the per-layer stds <= {tol:g}) "
+          f"in {elapsed:.1f} s")
+    if args.json:
+        write_json(args.json, json_report(PROG, passed == len(results), config, elapsed, device_name, cases=results))
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
