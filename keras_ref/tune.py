@@ -1,0 +1,384 @@
+"""python -m keras_ref.tune: sweep the eight init modes (and more) with keras-tuner.
+
+The search space is ``init_mode`` by default, all eight, each tried once by ``GridSearch``.
+Hidden activation, batch size, learning rate and hidden units join it when given more than
+one value.  Data: a built-in scikit-learn set (breast cancer by default) or a CSV file,
+split into training and validation examples and normalised.  Results go to ``--out DIR``:
+a ranked table on stdout, ``results.csv``, ``results.json``, ``val_loss.png`` (one curve per
+trial) and TensorBoard logs under ``tensorboard/``.
+
+Run the same command again and an interrupted sweep carries on where it stopped: finished
+trials are kept and not run again, the one that was running is retried.  ``--overwrite``
+starts afresh.  Several processes can share one sweep through keras-tuner's distributed
+mode (see the README).  Exit 0 when every trial completed, 1 when some failed, 2 on bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import json
+import os
+import shutil
+import sys
+import time
+
+import keras
+import keras_tuner
+import numpy as np
+import tensorflow as tf
+
+from keras_ref import datasets
+from keras_ref.devices import log_placement, resolve_device
+from keras_ref.models import HIDDEN_ACTIVATIONS, INIT_MODES, build_model, compile_model
+
+PROG = "keras_ref.tune"
+ORACLES = ("grid", "random", "hyperband", "bayesian")
+#: The lecture's mini-batch slide.
+LECTURE_BATCH_SIZES = (64, 128, 256, 512, 1024)
+PROJECT = "sweep"
+
+
+class SweepHyperModel(keras_tuner.HyperModel):
+    """``keras_ref.build_model`` with its search space: the choices with more than one value."""
+
+    def __init__(self, data: datasets.Split, space: dict, seed: int):
+        super().__init__(name="init_mode_sweep")
+        self.data, self.space, self.seed = data, space, seed
+
+    def _pick(self, hp, name):
+        values = self.space[name]
+        return hp.Choice(name, list(values)) if len(values) > 1 else values[0]
+
+    def build(self, hp):
+        layers = [self.data.n_features, self._pick(hp, "hidden_units"), self.data.n_outputs]
+        model = build_model(layers, hidden_activation=self._pick(hp, "activation"),
+                            output_activation=self.data.output_activation, loss=self.data.loss,
+                            init_mode=self._pick(hp, "init_mode"), seed=self.seed)
+        compile_model(model, self.data.loss, "float32",
+                      optimizer=keras.optimizers.Adam(learning_rate=self._pick(hp, "learning_rate")))
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        kwargs["verbose"] = 0  # keras-tuner's own display reports each trial; no bar per epoch
+        return model.fit(*args, batch_size=self._pick(hp, "batch_size"), **kwargs)
+
+
+class CurveRecorder(keras.callbacks.Callback):
+    """Writes each execution's per-epoch logs and seconds to ``curves/trial_<id>.json``.
+
+    keras-tuner 1.4 keeps only a trial's best epoch; the curves are what the plot draws.
+    """
+
+    def __init__(self, folder: str, trial_id: str):
+        super().__init__()
+        self.path = os.path.join(folder, f"trial_{trial_id}.json")
+
+    def on_train_begin(self, logs=None):
+        self.started, self.logs = time.perf_counter(), {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for k, v in (logs or {}).items():
+            self.logs.setdefault(k, []).append(float(v))
+
+    def on_train_end(self, logs=None):
+        record = {"executions": []}
+        if os.path.exists(self.path):
+            with open(self.path) as f:
+                record = json.load(f)
+        record["executions"].append({"seconds": time.perf_counter() - self.started,
+                                     "tuner_id": os.environ.get("KERASTUNER_TUNER_ID", "local"), **self.logs})
+        with open(self.path, "w") as f:
+            json.dump(record, f)
+
+
+class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
+    """keras-tuner 1.4's grid oracle, able to resume.
+
+    It does not save the order of the combinations it has tried (``_ordered_ids``) nor the
+    trials whose successor it still has to find (``_populate_next``), so a reloaded grid
+    search fails with ``KeyError`` at its next trial.  Both are rebuilt here from the trials
+    themselves, in the oracle's own combination order: every gap in the grid is found again,
+    and no finished combination is tried twice.
+    """
+
+    def reload(self):
+        super().reload()
+        order = sorted(self.trials, key=functools.cmp_to_key(
+            lambda a, b: self._compare(self.trials[a].hyperparameters.values, self.trials[b].hyperparameters.values)))
+        self._ordered_ids = type(self._ordered_ids)()
+        for trial_id in order:
+            self._ordered_ids.insert(trial_id)
+        self._populate_next = list(order)
+
+
+def make_tuner(oracle: str, hypermodel, out: str, args):
+    """A keras-tuner tuner with ``oracle``'s search, recording curves for every trial it runs."""
+    common = dict(objective="val_loss", seed=args.seed)
+    if oracle == "grid":
+        search = ResumableGridSearchOracle(**common)
+    elif oracle == "random":
+        search = keras_tuner.oracles.RandomSearchOracle(max_trials=args.max_trials, **common)
+    elif oracle == "bayesian":
+        search = keras_tuner.oracles.BayesianOptimizationOracle(max_trials=args.max_trials, **common)
+    else:
+        search = keras_tuner.oracles.HyperbandOracle(max_epochs=args.epochs, **common)
+    curves = os.path.join(out, "curves")
+
+    class Tuner(keras_tuner.Tuner):
+        def run_trial(self, trial, *fit_args, **fit_kwargs):
+            recorder = CurveRecorder(curves, trial.trial_id)
+            if os.path.exists(recorder.path):  # a retried trial starts its curves afresh
+                os.remove(recorder.path)
+            callbacks = list(fit_kwargs.pop("callbacks", [])) + [recorder]
+            if is_worker():  # keras-tuner's display speaks on the chief only
+                print(f"{PROG}: {os.environ.get('KERASTUNER_TUNER_ID')} runs trial {trial.trial_id} "
+                      f"{trial.hyperparameters.values}", flush=True)
+            return super().run_trial(trial, *fit_args, callbacks=callbacks, **fit_kwargs)
+
+    return Tuner(oracle=search, hypermodel=hypermodel, executions_per_trial=args.executions_per_trial,
+                 directory=out, project_name=PROJECT, overwrite=False)
+
+
+def search_record(args, data: datasets.Split, space: dict) -> dict:
+    """What makes a sweep the same sweep: resuming with anything else is refused."""
+    return {"data": data.name, "target": args.target, "oracle": args.oracle, "space": space,
+            "epochs": args.epochs, "executions_per_trial": args.executions_per_trial, "seed": args.seed,
+            "max_trials": None if args.oracle == "grid" else args.max_trials}
+
+
+def collect(out: str, tuner) -> list[dict]:
+    """One row per trial the oracle knows, best first, with its recorded curves."""
+    rows = []
+    for trial in tuner.oracle.trials.values():
+        path = os.path.join(out, "curves", f"trial_{trial.trial_id}.json")
+        executions = []
+        if os.path.exists(path):
+            with open(path) as f:
+                executions = json.load(f)["executions"]
+        val_loss = [e.get("val_loss", []) for e in executions]
+        best_epoch = int(np.argmin(np.mean(val_loss, axis=0))) if val_loss and all(val_loss) else None
+        val_acc = ([float(np.mean([e["val_accuracy"][best_epoch] for e in executions]))]
+                   if best_epoch is not None and all("val_accuracy" in e for e in executions) else [None])
+        rows.append({
+            "trial_id": trial.trial_id, "status": trial.status, "hyperparameters": dict(trial.hyperparameters.values),
+            "best_val_loss": None if trial.score is None else float(trial.score),
+            "val_accuracy": val_acc[0], "best_epoch": None if best_epoch is None else best_epoch + 1,
+            "epochs": max((len(v) for v in val_loss), default=0), "executions": len(executions),
+            "seconds": float(sum(e["seconds"] for e in executions)),
+            "tuner_ids": sorted({e.get("tuner_id", "local") for e in executions}),
+            "val_loss_curves": val_loss,
+        })
+    return sorted(rows, key=lambda r: (r["best_val_loss"] is None, r["best_val_loss"] or 0.0, r["trial_id"]))
+
+
+def describe(hyperparameters: dict, space: dict) -> str:
+    """A trial's label: its init mode, then any other searched value."""
+    parts = [str(hyperparameters.get("init_mode", space["init_mode"][0]))]
+    parts += [f"{k}={v}" for k, v in hyperparameters.items() if k != "init_mode"]
+    return " ".join(parts)
+
+
+def write_results(out: str, rows: list[dict], space: dict, record: dict) -> None:
+    fields = ["rank", "trial_id", "status", "init_mode", "activation", "hidden_units", "learning_rate", "batch_size",
+              "best_val_loss", "val_accuracy", "best_epoch", "epochs", "executions", "seconds"]
+    with open(os.path.join(out, "results.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        for rank, r in enumerate(rows, start=1):
+            hp = {k: r["hyperparameters"].get(k, space[k][0]) for k in space}
+            writer.writerow({"rank": rank, **{k: r[k] for k in fields if k in r}, **hp})
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"command": PROG, "sweep": record, "versions": {"tensorflow": tf.__version__,
+                   "keras": keras.__version__, "keras_tuner": keras_tuner.__version__}, "trials": rows}, f, indent=2)
+        f.write("\n")
+
+
+def plot(out: str, rows: list[dict], space: dict, title: str) -> str:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for r in sorted(rows, key=lambda r: r["trial_id"]):
+        if r["val_loss_curves"] and all(r["val_loss_curves"]):
+            curve = np.mean(r["val_loss_curves"], axis=0)
+            ax.plot(np.arange(1, len(curve) + 1), curve, marker="o", markersize=3,
+                    label=describe(r["hyperparameters"], space))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation loss")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = os.path.join(out, "val_loss.png")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def render(rows: list[dict], space: dict) -> str:
+    from compare.report import Table  # noqa: keras_ref never imports scratch; compare.report is plain
+    table = Table(["rank", "trial", "init_mode" + (" / other values" if len(space) else ""), "best val_loss",
+                   "val_accuracy", "epochs", "seconds", "status"])
+    for rank, r in enumerate(rows, start=1):
+        table.add(rank, r["trial_id"], describe(r["hyperparameters"], space),
+                  "-" if r["best_val_loss"] is None else f"{r['best_val_loss']:.4f}",
+                  "-" if r["val_accuracy"] is None else f"{r['val_accuracy']:.3f}",
+                  r["epochs"], f"{r['seconds']:.1f}", r["status"])
+    return table.render()
+
+
+# --- command line ------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _list_of(kind, valid=None, convert=str):
+    def parse(text):
+        items = [t for t in text.replace(",", " ").split() if t]
+        if valid is not None and items == ["all"]:
+            return tuple(valid)
+        out = []
+        for t in items:
+            try:
+                value = convert(t)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{kind} {t!r} is not a number")
+            if valid is not None and value not in valid:
+                raise argparse.ArgumentTypeError(f"unknown {kind} {t!r}; valid: {', '.join(map(str, valid))}")
+            if (convert is not str) and not value > 0:
+                raise argparse.ArgumentTypeError(f"{kind} {t!r} must be > 0")
+            if value not in out:
+                out.append(value)
+        if not out:
+            raise argparse.ArgumentTypeError(f"empty {kind} list")
+        return tuple(out)
+    return parse
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--init-modes", type=_list_of("init mode", INIT_MODES), default=INIT_MODES)
+    p.add_argument("--activations", type=_list_of("activation", HIDDEN_ACTIVATIONS), default=("relu",),
+                   help="hidden activations; more than one joins the search space")
+    p.add_argument("--batch-sizes", type=_list_of("batch size", convert=int), default=(64,),
+                   help=f"batch sizes, e.g. the lecture's {','.join(map(str, LECTURE_BATCH_SIZES))}")
+    p.add_argument("--learning-rates", type=_list_of("learning rate", convert=float), default=(0.001,))
+    p.add_argument("--hidden-units", type=_list_of("hidden size", convert=int), default=(16,))
+    p.add_argument("--oracle", choices=ORACLES, default="grid",
+                   help="grid tries every combination once; the others sample --max-trials of them")
+    p.add_argument("--max-trials", type=_positive_int, default=10, help="trials for random and bayesian")
+    p.add_argument("--executions-per-trial", type=_positive_int, default=1)
+    p.add_argument("--epochs", type=_positive_int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default="breast_cancer",
+                   help=f"a built-in data set ({', '.join(datasets.DATASETS)}) or a CSV file with --target")
+    p.add_argument("--target", default=None, help="the CSV's class column")
+    p.add_argument("--out", default="tune_results", metavar="DIR", help="where the sweep and its results live")
+    p.add_argument("--overwrite", action="store_true", help="start afresh, deleting DIR's earlier sweep")
+    p.add_argument("--device", default="auto", help="auto, cpu, gpu, cpu:N or gpu:N")
+    p.add_argument("--log-placement", action="store_true")
+    return p
+
+
+def is_worker() -> bool:
+    """A keras-tuner worker process (not the chief, not a single-process sweep)."""
+    return "KERASTUNER_ORACLE_IP" in os.environ and os.environ.get("KERASTUNER_TUNER_ID") != "chief"
+
+
+def prepare_out(args, record: dict, parser) -> None:
+    """Make DIR ready: new, or the same sweep to resume, or (with --overwrite) emptied."""
+    out = args.out
+    if os.path.exists(out) and not os.path.isdir(out):
+        parser.error(f"--out {out} is a file, not a folder")
+    record_path = os.path.join(out, "search.json")
+    if args.overwrite and os.path.isdir(out) and not is_worker():
+        for name in (PROJECT, "curves", "tensorboard", "search.json", "results.csv", "results.json", "val_loss.png"):
+            path = os.path.join(out, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
+    try:
+        os.makedirs(os.path.join(out, "curves"), exist_ok=True)
+        probe = os.path.join(out, ".write_test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        parser.error(f"--out {out} cannot be written: {e.strerror}")
+    if os.path.exists(record_path):
+        with open(record_path) as f:
+            earlier = json.load(f)
+        if earlier != json.loads(json.dumps(record)):
+            changed = sorted(k for k in set(earlier) | set(record) if earlier.get(k) != json.loads(json.dumps(record)).get(k))
+            parser.error(f"--out {out} holds a sweep with another {', '.join(changed)}; resume it with the same "
+                         f"command, or pass --overwrite (deletes it) or another --out")
+    elif not is_worker():
+        with open(record_path, "w") as f:
+            json.dump(record, f, indent=2)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.target is not None or args.data.endswith(".csv"):
+            if args.target is None:
+                parser.error(f"--data {args.data} is a CSV file: name its class column with --target")
+            data = datasets.load_csv(args.data, args.target, seed=args.seed)
+        else:
+            data = datasets.load(args.data, seed=args.seed)
+        device = resolve_device(args.device)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.log_placement:
+        log_placement(True)
+    space = {"init_mode": list(args.init_modes), "activation": list(args.activations),
+             "hidden_units": list(args.hidden_units), "learning_rate": list(args.learning_rates),
+             "batch_size": list(args.batch_sizes)}
+    for b in args.batch_sizes:
+        if b > len(data.X_train):
+            parser.error(f"batch size {b} is larger than the {len(data.X_train)} training examples of {data.name}")
+    record = search_record(args, data, space)
+    prepare_out(args, record, parser)
+
+    searched = {k: v for k, v in space.items() if len(v) > 1}
+    print(f"{PROG}: {args.oracle} search over {', '.join(f'{k} ({len(v)})' for k, v in searched.items()) or 'nothing'}"
+          f" on {data.name} ({len(data.X_train)} training, {len(data.X_val)} validation examples), "
+          f"{args.epochs} epochs, device {device}, results in {args.out}", flush=True)
+    tuner = make_tuner(args.oracle, SweepHyperModel(data, space, args.seed), args.out, args)
+    started = time.perf_counter()
+    with tf.device(device):
+        tuner.search(data.X_train.astype("float32"), data.y_train.astype("float32"), epochs=args.epochs,
+                     validation_data=(data.X_val.astype("float32"), data.y_val.astype("float32")),
+                     callbacks=[keras.callbacks.TensorBoard(log_dir=os.path.join(args.out, "tensorboard"))],
+                     verbose=1)
+    if is_worker():
+        print(f"{PROG}: worker {os.environ.get('KERASTUNER_TUNER_ID')} done in {time.perf_counter() - started:.0f} s")
+        return 0
+    rows = collect(args.out, tuner)
+    print(render(rows, space))
+    write_results(args.out, rows, space, record)
+    path = plot(args.out, rows, space, f"{data.name}: validation loss per trial ({args.oracle} search)")
+    done = sum(r["status"] == "COMPLETED" for r in rows)
+    print(f"{done}/{len(rows)} trials completed; {os.path.join(args.out, 'results.csv')}, results.json, {path}, "
+          f"TensorBoard logs in {os.path.join(args.out, 'tensorboard')}")
+    return 0 if done == len(rows) and rows else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

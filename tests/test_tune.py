@@ -1,0 +1,168 @@
+"""python -m keras_ref.tune with real keras-tuner processes: a sweep, a resume, a chief and two workers."""
+import csv
+import glob
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from keras_ref import INIT_MODES, tune
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUICK = ["--epochs", "2", "--data", "iris"]
+
+
+def run_cli(args, env=None, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "keras_ref.tune", *args], cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def trials(out):
+    """{trial_id: trial.json} of a sweep folder."""
+    found = {}
+    for path in glob.glob(os.path.join(out, tune.PROJECT, "trial_*", "trial.json")):
+        with open(path) as f:
+            t = json.load(f)
+        found[t["trial_id"]] = t
+    return found
+
+
+def curves(out):
+    found = {}
+    for path in glob.glob(os.path.join(out, "curves", "trial_*.json")):
+        with open(path) as f:
+            found[os.path.basename(path)[6:-5]] = json.load(f)["executions"]
+    return found
+
+
+def assert_every_init_mode_once(out):
+    done = [t for t in trials(out).values() if t["status"] == "COMPLETED"]
+    assert sorted(t["hyperparameters"]["values"]["init_mode"] for t in done) == sorted(INIT_MODES)
+    assert all(len(executions) == 1 for executions in curves(out).values()) and len(curves(out)) == 8
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("sweep") / "out")
+    return tune.main(QUICK + ["--out", out]), out
+
+
+def test_a_grid_sweep_tries_every_init_mode_once_and_writes_its_results(sweep, capsys):
+    code, out = sweep
+    assert code == 0
+    assert_every_init_mode_once(out)
+    with open(os.path.join(out, "results.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["rank"]) for r in rows] == list(range(1, 9))
+    losses = [float(r["best_val_loss"]) for r in rows]
+    assert losses == sorted(losses) and {r["init_mode"] for r in rows} == set(INIT_MODES)
+    with open(os.path.join(out, "results.json")) as f:
+        report = json.load(f)
+    assert report["sweep"]["space"]["init_mode"] == list(INIT_MODES) and len(report["trials"]) == 8
+    assert all(len(t["val_loss_curves"][0]) == 2 for t in report["trials"])
+    with open(os.path.join(out, "val_loss.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert glob.glob(os.path.join(out, "tensorboard", "**", "events.out.tfevents.*"), recursive=True)
+
+
+def test_running_it_again_keeps_every_finished_trial(sweep):
+    code, out = sweep
+    before = {k: (t["score"], t["status"]) for k, t in trials(out).items()}
+    assert tune.main(QUICK + ["--out", out]) == 0
+    assert {k: (t["score"], t["status"]) for k, t in trials(out).items()} == before
+    assert_every_init_mode_once(out)
+
+
+def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
+    out = str(tmp_path / "out")
+    first = run_cli(QUICK + ["--out", out])
+    deadline = time.time() + 120
+    while time.time() < deadline and len(curves(out)) < 3:
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    finished = {k: t["score"] for k, t in trials(out).items() if t["status"] == "COMPLETED"}
+    assert 3 <= len(finished) < 8
+    second = run_cli(QUICK + ["--out", out])
+    output, _ = second.communicate(timeout=300)
+    assert second.returncode == 0, output[-2000:]
+    assert_every_init_mode_once(out)  # nothing lost, nothing run twice
+    assert {k: trials(out)[k]["score"] for k in finished} == finished
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_chief_and_two_workers_share_one_sweep(tmp_path):
+    out = str(tmp_path / "out")
+    env = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}
+    chief = run_cli(QUICK + ["--out", out], env={**env, "KERASTUNER_TUNER_ID": "chief"})
+    workers = [run_cli(QUICK + ["--out", out], env={**env, "KERASTUNER_TUNER_ID": f"tuner{i}"}) for i in range(2)]
+    outputs = [p.communicate(timeout=300)[0] for p in workers + [chief]]
+    assert [p.returncode for p in workers + [chief]] == [0, 0, 0], "\n".join(o[-1500:] for o in outputs)
+    assert_every_init_mode_once(out)
+    ran = {e["tuner_id"] for executions in curves(out).values() for e in executions}
+    assert ran <= {"tuner0", "tuner1"} and ran  # trials ran on the workers, not the chief
+    assert "8/8 trials completed" in outputs[-1]  # the chief reports the whole sweep
+    assert os.path.exists(os.path.join(out, "results.csv"))
+
+
+def test_another_search_space_is_refused_and_the_sweep_kept(sweep, capsys):
+    _, out = sweep
+    before = open(os.path.join(out, "results.csv")).read()
+    with pytest.raises(SystemExit) as exit_info:
+        tune.main(["--epochs", "3", "--data", "iris", "--out", out])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds a sweep with another epochs" in err and "--overwrite" in err
+    assert open(os.path.join(out, "results.csv")).read() == before
+
+
+def write_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return str(path)
+
+
+@pytest.mark.parametrize("make_args,message", [
+    (lambda d: ["--init-modes", "xavier"], "unknown init mode 'xavier'"),
+    (lambda d: ["--oracle", "genetic"], "invalid choice: 'genetic'"),
+    (lambda d: ["--data", "mnist"], "unknown data set 'mnist'"),
+    (lambda d: ["--data", write_csv(d / "a.csv", [["x", "y"], [1, 0], [2, 1]]), "--target", "label"],
+     "has no column 'label'; its columns: x, y"),
+    (lambda d: ["--data", write_csv(d / "b.csv", [["x", "y"], ["one", 0], [2, 1]]), "--target", "y"],
+     "feature 'x' is not numeric: 'one'"),
+    (lambda d: ["--data", write_csv(d / "c.csv", [["x", "y"]] + [[i, "a"] for i in range(10)]), "--target", "y"],
+     "single class"),
+    (lambda d: ["--data", write_csv(d / "e.csv", [["x", "y"], [1, 0]]), ], "name its class column with --target"),
+    (lambda d: ["--out", write_csv(d / "f.txt", [["not a folder"]])], "is a file, not a folder"),
+    (lambda d: ["--out", "/proc/sweep"], "cannot be written"),
+    (lambda d: ["--batch-sizes", "4096"], "larger than the 120 training examples"),
+    (lambda d: ["--learning-rates", "-1"], "learning rate '-1' must be > 0"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make_args, message):
+    args = ["--epochs", "1", "--data", "iris", "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as exit_info:
+        tune.main(args + make_args(tmp_path))
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_a_csv_table_sweeps(tmp_path):
+    import numpy as np
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 3))
+    label = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    path = write_csv(tmp_path / "t.csv", [["a", "b", "c", "label"]] + [[*x, l] for x, l in zip(X, label)])
+    out = str(tmp_path / "out")
+    assert tune.main(["--data", path, "--target", "label", "--epochs", "2", "--init-modes", "he_normal,zero",
+                      "--out", out]) == 0
+    assert sorted(t["hyperparameters"]["values"]["init_mode"] for t in trials(out).values()) == ["he_normal", "zero"]
