@@ -4,71 +4,8 @@ from __future__ import annotations
 import argparse
 import os
 
-import numpy as np
-
+from keras_ref.cli import Parser, count, list_of, positive_float, positive_int  # noqa: F401  (re-exported)
 from scratch.keras_compat import QUIRKS
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with its errors on one line: 'compare.X: error: ...', exit 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def list_of(kind: str, valid=None, convert=str, noun="value"):
-    """An argument type for 'a,b,c' (or 'a b c'), repeats dropped; 'all' stands for every valid value."""
-    def parse(text: str):
-        items = [t for t in text.replace(",", " ").split() if t]
-        if not items:
-            raise argparse.ArgumentTypeError(f"empty {kind} list")
-        if valid is not None and items == ["all"]:
-            return tuple(valid)
-        out = []
-        for t in items:
-            try:
-                value = convert(t)
-            except ValueError:
-                raise argparse.ArgumentTypeError(f"{kind} {t!r} is not an {noun}" if noun[0] in "aeiou"
-                                                 else f"{kind} {t!r} is not a {noun}")
-            if valid is not None and value not in valid:
-                raise argparse.ArgumentTypeError(f"unknown {kind} {t!r}; valid: {', '.join(valid)}")
-            if value not in out:
-                out.append(value)
-        return tuple(out)
-    return parse
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-    if not value > 0 or not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """An integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
-    return value
-
-
-def count(text: str) -> int:
-    """An integer >= 0 (epochs, steps, seeds)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
-    return value
 
 
 def add_device_arguments(p: argparse.ArgumentParser) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from dataclasses import dataclass, field
 
 import numpy as np
+
+from keras_ref.cli import Table  # noqa: F401  (re-exported)
 
 
 def weight_names(n_layers: int, prefix: str = "") -> list[str]:
@@ -63,22 +64,6 @@ def versions() -> dict[str, str]:
         "keras": keras.__version__,
         "platform": platform.platform(),
     }
-
-
-@dataclass
-class Table:
-    """A plain-text table: header row, then rows, columns padded to their widest cell."""
-
-    columns: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-
-    def add(self, *cells) -> None:
-        self.rows.append([str(c) for c in cells])
-
-    def render(self) -> str:
-        widths = [max(len(r[i]) for r in [self.columns] + self.rows) for i in range(len(self.columns))]
-        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-        return "\n".join([line(self.columns), line(["-" * w for w in widths])] + [line(r) for r in self.rows])
 
 
 def json_report(command: str, passed: bool, config, elapsed: float, device_name: str, **results) -> dict:

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ref import datasets
+from keras_ref.cli import Parser, Table, list_of, positive_int
 from keras_ref.devices import log_placement, resolve_device
 from keras_ref.models import HIDDEN_ACTIVATIONS, INIT_MODES, build_model, compile_model
 
@@ -217,7 +218,6 @@ def plot(out: str, rows: list[dict], space: dict, title: str) -> str:
 
 
 def render(rows: list[dict], space: dict) -> str:
-    from compare.report import Table  # noqa: keras_ref never imports scratch; compare.report is plain
     table = Table(["rank", "trial", "init_mode" + (" / other values" if len(space) else ""), "best val_loss",
                    "val_accuracy", "epochs", "seconds", "status"])
     for rank, r in enumerate(rows, start=1):
@@ -230,59 +230,35 @@ def render(rows: list[dict], space: dict) -> str:
 
 # --- command line ------------------------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _list_of(kind, valid=None, convert=str):
+def _positive_number(convert):
+    """An argument type for one number > 0 (a learning rate, a batch size)."""
     def parse(text):
-        items = [t for t in text.replace(",", " ").split() if t]
-        if valid is not None and items == ["all"]:
-            return tuple(valid)
-        out = []
-        for t in items:
-            try:
-                value = convert(t)
-            except ValueError:
-                raise argparse.ArgumentTypeError(f"{kind} {t!r} is not a number")
-            if valid is not None and value not in valid:
-                raise argparse.ArgumentTypeError(f"unknown {kind} {t!r}; valid: {', '.join(map(str, valid))}")
-            if (convert is not str) and not value > 0:
-                raise argparse.ArgumentTypeError(f"{kind} {t!r} must be > 0")
-            if value not in out:
-                out.append(value)
-        if not out:
-            raise argparse.ArgumentTypeError(f"empty {kind} list")
-        return tuple(out)
+        try:
+            value = convert(text)
+        except ValueError:
+            raise ValueError(text) from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+        return value
+    parse.__name__ = convert.__name__
     return parse
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--init-modes", type=_list_of("init mode", INIT_MODES), default=INIT_MODES)
-    p.add_argument("--activations", type=_list_of("activation", HIDDEN_ACTIVATIONS), default=("relu",),
+    p.add_argument("--init-modes", type=list_of("init mode", INIT_MODES), default=INIT_MODES)
+    p.add_argument("--activations", type=list_of("activation", HIDDEN_ACTIVATIONS), default=("relu",),
                    help="hidden activations; more than one joins the search space")
-    p.add_argument("--batch-sizes", type=_list_of("batch size", convert=int), default=(64,),
+    p.add_argument("--batch-sizes", type=list_of("batch size", convert=_positive_number(int), noun="integer"), default=(64,),
                    help=f"batch sizes, e.g. the lecture's {','.join(map(str, LECTURE_BATCH_SIZES))}")
-    p.add_argument("--learning-rates", type=_list_of("learning rate", convert=float), default=(0.001,))
-    p.add_argument("--hidden-units", type=_list_of("hidden size", convert=int), default=(16,))
+    p.add_argument("--learning-rates", type=list_of("learning rate", convert=_positive_number(float), noun="number"), default=(0.001,))
+    p.add_argument("--hidden-units", type=list_of("hidden size", convert=_positive_number(int), noun="integer"), default=(16,))
     p.add_argument("--oracle", choices=ORACLES, default="grid",
                    help="grid tries every combination once; the others sample --max-trials of them")
-    p.add_argument("--max-trials", type=_positive_int, default=10, help="trials for random and bayesian")
-    p.add_argument("--executions-per-trial", type=_positive_int, default=1)
-    p.add_argument("--epochs", type=_positive_int, default=10)
+    p.add_argument("--max-trials", type=positive_int, default=10, help="trials for random and bayesian")
+    p.add_argument("--executions-per-trial", type=positive_int, default=1)
+    p.add_argument("--epochs", type=positive_int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default="breast_cancer",
                    help=f"a built-in data set ({', '.join(datasets.DATASETS)}) or a CSV file with --target")

@@ -1,0 +1,90 @@
+"""What every command shares, whichever side it runs: its parser, argument types and tables.
+
+Framework-free on purpose: ``keras_ref.tune`` and the ``compare`` commands both use it.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line: 'compare.X: error: ...', exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def list_of(kind: str, valid=None, convert=str, noun="value"):
+    """An argument type for 'a,b,c' (or 'a b c'), repeats dropped; 'all' stands for every valid value."""
+    def parse(text: str):
+        items = [t for t in text.replace(",", " ").split() if t]
+        if not items:
+            raise argparse.ArgumentTypeError(f"empty {kind} list")
+        if valid is not None and items == ["all"]:
+            return tuple(valid)
+        out = []
+        for t in items:
+            try:
+                value = convert(t)
+            except argparse.ArgumentTypeError as e:
+                raise argparse.ArgumentTypeError(f"{kind} {e}")
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{kind} {t!r} is not an {noun}" if noun[0] in "aeiou"
+                                                 else f"{kind} {t!r} is not a {noun}")
+            if valid is not None and value not in valid:
+                raise argparse.ArgumentTypeError(f"unknown {kind} {t!r}; valid: {', '.join(valid)}")
+            if value not in out:
+                out.append(value)
+        return tuple(out)
+    return parse
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    if not value > 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
+def count(text: str) -> int:
+    """An integer >= 0 (epochs, steps, seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+@dataclass
+class Table:
+    """A plain-text table: header row, then rows, columns padded to their widest cell."""
+
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+    def add(self, *cells) -> None:
+        self.rows.append([str(c) for c in cells])
+
+    def render(self) -> str:
+        widths = [max(len(r[i]) for r in [self.columns] + self.rows) for i in range(len(self.columns))]
+        line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+        return "\n".join([line(self.columns), line(["-" * w for w in widths])] + [line(r) for r in self.rows])
