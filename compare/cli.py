@@ -50,17 +50,21 @@ def add_output_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
 
 
+def check_new_file(path: str, flag: str, overwrite: bool, parser) -> None:
+    """A file a command will write: its folder must be writable, and an earlier one is kept unless asked."""
+    if os.path.isdir(path):
+        parser.error(f"{flag} {path} is a directory")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        parser.error(f"{flag} {path}: folder {folder} does not exist or cannot be written")
+    if os.path.exists(path) and not overwrite:
+        parser.error(f"{path} exists; pass --overwrite to replace it")
+
+
 def check_output(args, parser) -> None:
     """Refuse to replace an earlier report unless asked."""
-    if not args.json:
-        return
-    if os.path.isdir(args.json):
-        parser.error(f"--json {args.json} is a directory")
-    folder = os.path.dirname(os.path.abspath(args.json))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        parser.error(f"--json {args.json}: folder {folder} does not exist or cannot be written")
-    if os.path.exists(args.json) and not args.overwrite:
-        parser.error(f"{args.json} exists; pass --overwrite to replace it")
+    if args.json:
+        check_new_file(args.json, "--json", args.overwrite, parser)
 
 
 def describe_quirks(reproduced: frozenset) -> str:

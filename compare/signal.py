@@ -11,7 +11,6 @@ tanh.  Exit 0 when both sides agree everywhere, 1 when not, 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import keras_ref
 import scratch
 import tensorflow as tf
 from compare.cli import (
-    Parser, add_device_arguments, add_output_arguments, check_output, chosen_device, count, list_of,
+    Parser, add_device_arguments, add_output_arguments, check_new_file, check_output, chosen_device, count, list_of,
     positive_float, positive_int,
 )
 from compare.report import Table, die, errors, json_report, write_json
@@ -155,11 +154,7 @@ def main(argv=None) -> int:
     check_output(args, parser)
     plot_path = None if args.plot == "none" else args.plot
     if plot_path:
-        if os.path.exists(plot_path) and not args.overwrite:
-            parser.error(f"{plot_path} exists; pass --overwrite to replace it")
-        folder = os.path.dirname(os.path.abspath(plot_path))
-        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-            parser.error(f"--plot {plot_path}: folder {folder} does not exist or cannot be written")
+        check_new_file(plot_path, "--plot", args.overwrite, parser)
     tol = args.tol or (1e-10 if args.dtype == "float64" else 1e-5)
     config = Config(depth=args.depth, width=args.width, batch_size=args.batch_size, init_modes=args.init_modes,
                     activations=args.activations, dtype=args.dtype, seed=args.seed, tol=tol)
