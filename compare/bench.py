@@ -1,11 +1,14 @@
 """python -m compare.bench: training throughput of scratch.fit and Keras's model.fit, side by side.
 
 For each network and batch size, both sides train one epoch of Adam to warm up, then
-``--repeats`` timed epochs, taken in turn (scratch, Keras, scratch, ...) so that both meet the
-same machine; each side's fastest epoch counts.  One process, the same float32 data, the
-same device (the CPU by default).  The machine's float32 GEMM rate is measured with NumPy in the same run, and the
-scratch path's achieved FLOP/s (about 6 x parameters x samples per epoch) is reported as a
-fraction of it.  Ratios are scratch / Keras samples per second.  Exit 0 when every row meets
+``--repeats`` timed epochs; each side's fastest epoch counts.  Scratch's epochs are whole
+``scratch.fit`` calls (their setup included); Keras's are epochs inside one ``model.fit``
+call, timed by a callback (its per-call setup left out).  One process, the same float32
+data, the CPU by default (``--device`` moves Keras; scratch always runs on the CPU).  The
+machine's float32 GEMM rate is measured with NumPy in the same run, and the scratch path's
+FLOP/s are reported as a fraction of it, twice: counted as the issue counts them
+(6 x parameters x samples), and as the matrix products scratch actually does (it skips the
+first layer's input gradient).  Ratios are scratch / Keras samples per second.  Exit 0 when every row meets
 its target, 1 when one does not, 2 on bad input.
 """
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import compare  # noqa: F401  (quiets TensorFlow's C++ log before it is imported)
+import keras
 import keras_ref
 import scratch
 import tensorflow as tf
@@ -47,6 +51,13 @@ class Network:
     @property
     def n_params(self) -> int:
         return sum(a * b + b for a, b in zip(self.layers, self.layers[1:]))
+
+    @property
+    def gemm_flops_per_sample(self) -> int:
+        """The matrix-multiply FLOPs scratch does per sample: 2 n_in n_out forward, as many for
+        dW, and as many again for dA_prev except at the first layer, whose input is the data."""
+        pairs = [a * b for a, b in zip(self.layers, self.layers[1:])]
+        return 6 * sum(pairs) - 2 * pairs[0]
 
     def ratio_target(self, batch_size: int) -> float | None:
         return (self.min_ratio_at or {}).get(batch_size, self.min_ratio)
@@ -127,15 +138,27 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
     def scratch_epoch():
         scratch.fit(net, X, Y, epochs=1, batch_size=batch_size, optimizer="adam", seed=seed, verbose=0)
 
-    def keras_epoch():
-        model.fit(X, Y, epochs=1, batch_size=batch_size, verbose=0)
-
     scratch_epoch()
-    keras_epoch()
-    times = [(_timed(scratch_epoch), _timed(keras_epoch)) for _ in range(repeats)]
-    scratch_s, keras_s = min(t[0] for t in times), min(t[1] for t in times)
+    scratch_times = [_timed(scratch_epoch) for _ in range(repeats)]  # each a whole fit call, setup included
+    keras_times = EpochTimer()  # epochs inside one fit call: Keras's per-call setup is not counted
+    model.fit(X, Y, epochs=1 + repeats, batch_size=batch_size, verbose=0, callbacks=[keras_times])
+    keras_s, scratch_s = min(keras_times.seconds[1:]), min(scratch_times)
     return {"scratch_samples_per_s": len(X) / scratch_s, "keras_samples_per_s": len(X) / keras_s,
-            "scratch_epoch_s": [t[0] for t in times], "keras_epoch_s": [t[1] for t in times]}
+            "scratch_epoch_s": scratch_times, "keras_epoch_s": keras_times.seconds[1:]}
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Seconds of each epoch of one ``fit`` call, from its first batch to its end."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._started)
 
 
 def run(networks, batch_sizes, seed: int, repeats: int = 3, progress=print) -> tuple[list[dict], float]:
@@ -146,13 +169,15 @@ def run(networks, batch_sizes, seed: int, repeats: int = 3, progress=print) -> t
         for batch_size in batch_sizes:
             r = bench_case(network, batch_size, X, Y, seed, repeats)
             ratio = r["scratch_samples_per_s"] / r["keras_samples_per_s"]
-            flops = 6 * network.n_params * r["scratch_samples_per_s"]
+            flops = 6 * network.n_params * r["scratch_samples_per_s"]  # the issue's convention
+            actual = network.gemm_flops_per_sample * r["scratch_samples_per_s"]
             ratio_target, gemm_target = network.ratio_target(batch_size), network.gemm_target(batch_size)
             met = ((ratio_target is None or ratio >= ratio_target)
                    and (gemm_target is None or flops / rate >= gemm_target))
             rows.append(r | {"network": network.name, "params": network.n_params, "samples": len(X),
                              "batch_size": batch_size, "ratio": ratio, "scratch_flops": flops,
-                             "gemm_fraction": flops / rate, "ratio_target": ratio_target,
+                             "gemm_fraction": flops / rate, "actual_gemm_flops": actual,
+                             "actual_gemm_fraction": actual / rate, "ratio_target": ratio_target,
                              "gemm_target": gemm_target, "met": met})
             progress(f"  {network.name} batch {batch_size}: {ratio:.1f}x")
     return rows, rate
@@ -160,13 +185,14 @@ def run(networks, batch_sizes, seed: int, repeats: int = 3, progress=print) -> t
 
 def render(rows: list[dict]) -> str:
     table = Table(["network", "batch", "scratch samples/s", "keras samples/s", "scratch/keras",
-                   "scratch GFLOP/s", "of GEMM", "target", "met"])
+                   "scratch GFLOP/s", "of GEMM", "actually", "target", "met"])
     for r in rows:
         target = " & ".join(t for t in (f">= {r['ratio_target']:g}x" if r["ratio_target"] else "",
                                        f">= {r['gemm_target']:.0%} GEMM" if r["gemm_target"] else "") if t)
         table.add(r["network"], r["batch_size"], f"{r['scratch_samples_per_s']:,.0f}",
                   f"{r['keras_samples_per_s']:,.0f}", f"{r['ratio']:.1f}x", f"{r['scratch_flops'] / 1e9:.1f}",
-                  f"{r['gemm_fraction']:.0%}", target or "-", "yes" if r["met"] else "NO")
+                  f"{r['gemm_fraction']:.0%}", f"{r['actual_gemm_fraction']:.0%}", target or "-",
+                  "yes" if r["met"] else "NO")
     return table.render()
 
 

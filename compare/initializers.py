@@ -80,9 +80,10 @@ def run_case(init_mode: str, shape_name: str, draws: int, seed: int, alpha: floa
     from scipy import stats
     shape = SHAPES[shape_name]
     exp = expected(init_mode, shape)
-    ours = np.concatenate([INITIALIZERS[init_mode](shape, np.random.default_rng(seed + k), "float64").ravel()
+    base = seed + 1000 * list(SHAPES).index(shape_name)  # fresh draws for every shape, not a rescaled sample
+    ours = np.concatenate([INITIALIZERS[init_mode](shape, np.random.default_rng(base + k), "float64").ravel()
                            for k in range(draws)])
-    theirs = np.concatenate([np.asarray(keras_ref.kernel_initializer(init_mode, seed + k)(shape, dtype="float64")).ravel()
+    theirs = np.concatenate([np.asarray(keras_ref.kernel_initializer(init_mode, base + k)(shape, dtype="float64")).ravel()
                              for k in range(draws)])
     result = {"init_mode": init_mode, "shape": shape_name, "dims": list(shape), "n": int(ours.size),
               "expected": exp, "scratch": side_checks(ours, exp), "keras": side_checks(theirs, exp)}

@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ref import datasets
-from keras_ref.cli import Parser, Table, list_of, positive_int
+from keras_ref.cli import Parser, Table, count, list_of, positive_int
 from keras_ref.devices import log_placement, resolve_device
 from keras_ref.models import HIDDEN_ACTIVATIONS, INIT_MODES, build_model, compile_model
 
@@ -52,10 +52,15 @@ class SweepHyperModel(keras_tuner.HyperModel):
         return hp.Choice(name, list(values)) if len(values) > 1 else values[0]
 
     def build(self, hp):
+        # Execution k of a trial draws its weights, and shuffles, with seed + k: repeated
+        # executions average over initial draws, and the same command gives the same sweep.
+        seed = self.seed + getattr(self, "executions", 0)
+        self.executions = getattr(self, "executions", 0) + 1
+        keras.utils.set_random_seed(seed)
         layers = [self.data.n_features, self._pick(hp, "hidden_units"), self.data.n_outputs]
         model = build_model(layers, hidden_activation=self._pick(hp, "activation"),
                             output_activation=self.data.output_activation, loss=self.data.loss,
-                            init_mode=self._pick(hp, "init_mode"), seed=self.seed)
+                            init_mode=self._pick(hp, "init_mode"), seed=seed)
         compile_model(model, self.data.loss, "float32",
                       optimizer=keras.optimizers.Adam(learning_rate=self._pick(hp, "learning_rate")))
         return model
@@ -116,18 +121,22 @@ class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
 def make_tuner(oracle: str, hypermodel, out: str, args):
     """A keras-tuner tuner with ``oracle``'s search, recording curves for every trial it runs."""
     common = dict(objective="val_loss", seed=args.seed)
-    if oracle == "grid":
-        search = ResumableGridSearchOracle(**common)
-    elif oracle == "random":
-        search = keras_tuner.oracles.RandomSearchOracle(max_trials=args.max_trials, **common)
-    elif oracle == "bayesian":
-        search = keras_tuner.oracles.BayesianOptimizationOracle(max_trials=args.max_trials, **common)
-    else:
-        search = keras_tuner.oracles.HyperbandOracle(max_epochs=args.epochs, **common)
     curves = os.path.join(out, "curves")
+    # Hyperband's own tuner class runs its brackets (tuner/epochs, tuner/initial_epoch, reloading
+    # the weights of the trial it continues); the others are the plain tuner over an oracle.
+    base = keras_tuner.Hyperband if oracle == "hyperband" else keras_tuner.Tuner
+    if oracle == "grid":
+        search = {"oracle": ResumableGridSearchOracle(**common)}
+    elif oracle == "random":
+        search = {"oracle": keras_tuner.oracles.RandomSearchOracle(max_trials=args.max_trials, **common)}
+    elif oracle == "bayesian":
+        search = {"oracle": keras_tuner.oracles.BayesianOptimizationOracle(max_trials=args.max_trials, **common)}
+    else:
+        search = {"max_epochs": args.epochs, **common}
 
-    class Tuner(keras_tuner.Tuner):
+    class Tuner(base):
         def run_trial(self, trial, *fit_args, **fit_kwargs):
+            self.hypermodel.executions = 0
             recorder = CurveRecorder(curves, trial.trial_id)
             if os.path.exists(recorder.path):  # a retried trial starts its curves afresh
                 os.remove(recorder.path)
@@ -137,15 +146,27 @@ def make_tuner(oracle: str, hypermodel, out: str, args):
                       f"{trial.hyperparameters.values}", flush=True)
             return super().run_trial(trial, *fit_args, callbacks=callbacks, **fit_kwargs)
 
-    return Tuner(oracle=search, hypermodel=hypermodel, executions_per_trial=args.executions_per_trial,
-                 directory=out, project_name=PROJECT, overwrite=False)
+    return Tuner(hypermodel=hypermodel, executions_per_trial=args.executions_per_trial,
+                 directory=out, project_name=PROJECT, overwrite=False, **search)
 
 
-def search_record(args, data: datasets.Split, space: dict) -> dict:
+def data_identity(args) -> str:
+    """A built-in data set's name, or a CSV's real path and the SHA-256 of its bytes."""
+    if args.target is None:
+        return args.data
+    import hashlib
+    with open(args.data, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return f"{os.path.realpath(args.data)} sha256:{digest}"
+
+
+def search_record(args, space: dict) -> dict:
     """What makes a sweep the same sweep: resuming with anything else is refused."""
-    return {"data": data.name, "target": args.target, "oracle": args.oracle, "space": space,
-            "epochs": args.epochs, "executions_per_trial": args.executions_per_trial, "seed": args.seed,
-            "max_trials": None if args.oracle == "grid" else args.max_trials}
+    record = {"data": data_identity(args), "target": args.target, "oracle": args.oracle, "space": space,
+              "epochs": args.epochs, "executions_per_trial": args.executions_per_trial, "seed": args.seed}
+    if args.oracle in ("random", "bayesian"):
+        record["max_trials"] = args.max_trials
+    return record
 
 
 def collect(out: str, tuner) -> list[dict]:
@@ -161,9 +182,10 @@ def collect(out: str, tuner) -> list[dict]:
         best_epoch = int(np.argmin(np.mean(val_loss, axis=0))) if val_loss and all(val_loss) else None
         val_acc = ([float(np.mean([e["val_accuracy"][best_epoch] for e in executions]))]
                    if best_epoch is not None and all("val_accuracy" in e for e in executions) else [None])
+        score = None if trial.score is None or not np.isfinite(trial.score) else float(trial.score)
         rows.append({
             "trial_id": trial.trial_id, "status": trial.status, "hyperparameters": dict(trial.hyperparameters.values),
-            "best_val_loss": None if trial.score is None else float(trial.score),
+            "best_val_loss": score,
             "val_accuracy": val_acc[0], "best_epoch": None if best_epoch is None else best_epoch + 1,
             "epochs": max((len(v) for v in val_loss), default=0), "executions": len(executions),
             "seconds": float(sum(e["seconds"] for e in executions)),
@@ -176,7 +198,7 @@ def collect(out: str, tuner) -> list[dict]:
 def describe(hyperparameters: dict, space: dict) -> str:
     """A trial's label: its init mode, then any other searched value."""
     parts = [str(hyperparameters.get("init_mode", space["init_mode"][0]))]
-    parts += [f"{k}={v}" for k, v in hyperparameters.items() if k != "init_mode"]
+    parts += [f"{k}={v}" for k, v in hyperparameters.items() if k != "init_mode" and not k.startswith("tuner/")]
     return " ".join(parts)
 
 
@@ -237,8 +259,8 @@ def _positive_number(convert):
             value = convert(text)
         except ValueError:
             raise ValueError(text) from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
         return value
     parse.__name__ = convert.__name__
     return parse
@@ -259,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-trials", type=positive_int, default=10, help="trials for random and bayesian")
     p.add_argument("--executions-per-trial", type=positive_int, default=1)
     p.add_argument("--epochs", type=positive_int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=count, default=0)
     p.add_argument("--data", default="breast_cancer",
                    help=f"a built-in data set ({', '.join(datasets.DATASETS)}) or a CSV file with --target")
     p.add_argument("--target", default=None, help="the CSV's class column")
@@ -271,8 +293,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def is_worker() -> bool:
-    """A keras-tuner worker process (not the chief, not a single-process sweep)."""
-    return "KERASTUNER_ORACLE_IP" in os.environ and os.environ.get("KERASTUNER_TUNER_ID") != "chief"
+    """A keras-tuner worker process: distributed, and (as keras-tuner decides it) not the chief."""
+    return "KERASTUNER_ORACLE_IP" in os.environ and "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "")
+
+
+def check_distributed(parser) -> None:
+    """keras-tuner's distributed mode needs all three variables, or none."""
+    names = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+    present = [n for n in names if n in os.environ]
+    if present and len(present) < 3:
+        missing = [n for n in names if n not in os.environ]
+        parser.error(f"distributed mode needs {', '.join(names)}; {', '.join(missing)} not set")
+    if "KERASTUNER_ORACLE_PORT" in os.environ and not os.environ["KERASTUNER_ORACLE_PORT"].isdigit():
+        parser.error(f"KERASTUNER_ORACLE_PORT must be a port number, got {os.environ['KERASTUNER_ORACLE_PORT']!r}")
 
 
 def prepare_out(args, record: dict, parser) -> None:
@@ -297,8 +330,11 @@ def prepare_out(args, record: dict, parser) -> None:
     except OSError as e:
         parser.error(f"--out {out} cannot be written: {e.strerror}")
     if os.path.exists(record_path):
-        with open(record_path) as f:
-            earlier = json.load(f)
+        try:
+            with open(record_path) as f:
+                earlier = json.load(f)
+        except (OSError, ValueError):
+            parser.error(f"{record_path} cannot be read as a sweep record; pass --overwrite or another --out")
         if earlier != json.loads(json.dumps(record)):
             changed = sorted(k for k in set(earlier) | set(record) if earlier.get(k) != json.loads(json.dumps(record)).get(k))
             parser.error(f"--out {out} holds a sweep with another {', '.join(changed)}; resume it with the same "
@@ -311,6 +347,9 @@ def prepare_out(args, record: dict, parser) -> None:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_distributed(parser)
+    if args.oracle == "hyperband" and args.epochs < 3:
+        parser.error(f"hyperband needs --epochs of at least 3 to form brackets, got {args.epochs}")
     try:
         if args.target is not None or args.data.endswith(".csv"):
             if args.target is None:
@@ -329,7 +368,7 @@ def main(argv=None) -> int:
     for b in args.batch_sizes:
         if b > len(data.X_train):
             parser.error(f"batch size {b} is larger than the {len(data.X_train)} training examples of {data.name}")
-    record = search_record(args, data, space)
+    record = search_record(args, space)
     prepare_out(args, record, parser)
 
     searched = {k: v for k, v in space.items() if len(v) > 1}

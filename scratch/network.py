@@ -102,9 +102,10 @@ class Network:
         shapes = [s for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:]) for s in ((n_in, n_out), (n_out,))]
         self._flat = np.zeros(sum(int(np.prod(s)) for s in shapes), dtype=dtype)
         self._flat_grads = np.zeros_like(self._flat)
-        views = self.unflatten(self._flat)
-        self.W, self.b = views[0::2], views[1::2]
-        self._dW, self._db = self.unflatten(self._flat_grads)[0::2], self.unflatten(self._flat_grads)[1::2]
+        views, grad_views = self.unflatten(self._flat), self.unflatten(self._flat_grads)
+        # tuples: W[l] = ... would detach a layer from the buffer the optimizer steps; set_weights copies in
+        self.W, self.b = tuple(views[0::2]), tuple(views[1::2])
+        self._dW, self._db = tuple(grad_views[0::2]), tuple(grad_views[1::2])
         for W in self.W:
             W[...] = init(W.shape, rng, dtype)
 

@@ -49,9 +49,13 @@ class Optimizer:
 
     def build(self, params: list[np.ndarray]) -> None:
         """Zero slots shaped like ``params`` (``slots[kind][i]`` belongs to ``params[i]``), and scratch space."""
+        for p in params:
+            if not p.flags.c_contiguous or not p.flags.writeable:
+                raise ValueError("optimizers update parameters in place: each must be a writeable, "
+                                 "C-contiguous array (not a transposed view or a copy)")
         self.slots = {kind: [np.zeros_like(p) for p in params] for kind in self._slot_names()}
         self._tmp = [(np.empty_like(p), np.empty_like(p)) for p in params]
-        self._shapes = [(p.shape, p.dtype) for p in params]
+        self._params = list(params)  # the arrays this optimizer steps, and no others
 
     def apply_gradients(self, params: list[np.ndarray], grads: list[np.ndarray],
                         keras_compat: KerasCompat = True) -> None:
@@ -60,11 +64,11 @@ class Optimizer:
         ``keras_compat`` picks the float32 roundings to reproduce (``scratch.keras_compat``).
         """
         quirks = resolve(keras_compat)
-        if not hasattr(self, "_shapes"):
+        if not hasattr(self, "_params"):
             self.build(params)
-        elif self._shapes != [(p.shape, p.dtype) for p in params]:
-            raise ValueError(f"this optimizer was built for parameters {self._shapes}; "
-                             "use a new optimizer for another network")
+        elif len(params) != len(self._params) or any(p is not q for p, q in zip(params, self._params)):
+            raise ValueError("this optimizer already steps other parameters (another network, or the same "
+                             "network's tensors one by one); as in Keras, use a new optimizer")
         lr = float32_constant(self.learning_rate, "learning_rate" in quirks)
         for i, (p, g) in enumerate(zip(params, grads)):
             self._update(i, p, g.astype(p.dtype, copy=False), lr, quirks)

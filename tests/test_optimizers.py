@@ -116,3 +116,27 @@ def test_same_trajectory_as_keras_optimizer(kind, kwargs):
     for _ in range(50):
         exact.apply_gradients([P2], [rng.standard_normal(5) * 1e-2], keras_compat=False)
     assert np.max(np.abs(var.numpy() - P2)) > 1e-12
+
+
+def test_an_optimizer_steps_one_set_of_parameters():
+    import scratch
+    a, b = scratch.Network([4, 6, 1], seed=0), scratch.Network([4, 6, 1], seed=1)
+    X = np.ones((2, 4), dtype=np.float32)
+    y = np.ones((2, 1), dtype=np.float32)
+    opt = Adam()
+    a.train_on_batch(X, y, opt)
+    with pytest.raises(ValueError, match="already steps other parameters"):
+        b.train_on_batch(X, y, opt)
+
+
+def test_a_transposed_view_is_refused_not_silently_skipped():
+    W = np.ones((3, 2)).T
+    with pytest.raises(ValueError, match="C-contiguous"):
+        Adam().apply_gradients([W], [np.ones_like(W)])
+
+
+def test_network_layers_cannot_be_detached_from_the_buffer():
+    import scratch
+    net = scratch.Network([4, 6, 1])
+    with pytest.raises(TypeError):
+        net.W[0] = np.zeros((4, 6), dtype=np.float32)

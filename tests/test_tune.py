@@ -146,7 +146,10 @@ def write_csv(path, rows):
     (lambda d: ["--out", write_csv(d / "f.txt", [["not a folder"]])], "is a file, not a folder"),
     (lambda d: ["--out", "/proc/sweep"], "cannot be written"),
     (lambda d: ["--batch-sizes", "4096"], "larger than the 120 training examples"),
-    (lambda d: ["--learning-rates", "-1"], "learning rate '-1' must be > 0"),
+    (lambda d: ["--learning-rates", "-1"], "learning rate '-1' must be a finite number > 0"),
+    (lambda d: ["--learning-rates", "inf"], "learning rate 'inf' must be a finite number > 0"),
+    (lambda d: ["--seed", "-1"], "'-1' must be >= 0"),
+    (lambda d: ["--oracle", "hyperband"], "hyperband needs --epochs of at least 3"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make_args, message):
     args = ["--epochs", "1", "--data", "iris", "--out", str(tmp_path / "out")]
@@ -156,7 +159,38 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make_args, message):
     assert exit_info.value.code == 2 and err.count("\n") == 1 and message in err, err
 
 
-def test_a_csv_table_sweeps(tmp_path):
+def test_half_a_distributed_setup_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    with pytest.raises(SystemExit) as exit_info:
+        tune.main(["--epochs", "1", "--data", "iris", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_PORT not set" in err
+
+
+def test_a_corrupt_sweep_record_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "search.json").write_text("{not json")
+    with pytest.raises(SystemExit) as exit_info:
+        tune.main(["--epochs", "1", "--data", "iris", "--out", str(out)])
+    assert exit_info.value.code == 2 and "cannot be read as a sweep record" in capsys.readouterr().err
+    assert (out / "search.json").read_text() == "{not json"
+
+
+def test_hyperband_runs_its_brackets(tmp_path):
+    out = str(tmp_path / "out")
+    assert tune.main(["--oracle", "hyperband", "--epochs", "3", "--data", "iris", "--init-modes",
+                      "he_normal,zero,glorot_uniform", "--out", out]) == 0
+    found = list(trials(out).values())
+    budgets = {t["hyperparameters"]["values"].get("tuner/epochs") for t in found}
+    assert len(found) > 3 and {1, 3} <= budgets  # short trials first, then survivors for longer
+    with open(os.path.join(out, "results.json")) as f:
+        for t in json.load(f)["trials"]:
+            hp = t["hyperparameters"]
+            assert all(len(c) == hp["tuner/epochs"] - hp["tuner/initial_epoch"] for c in t["val_loss_curves"])
+
+
+def test_a_csv_table_sweeps(tmp_path, monkeypatch):
     import numpy as np
     rng = np.random.default_rng(0)
     X = rng.standard_normal((120, 3))
@@ -166,3 +200,7 @@ def test_a_csv_table_sweeps(tmp_path):
     assert tune.main(["--data", path, "--target", "label", "--epochs", "2", "--init-modes", "he_normal,zero",
                       "--out", out]) == 0
     assert sorted(t["hyperparameters"]["values"]["init_mode"] for t in trials(out).values()) == ["he_normal", "zero"]
+    # the same file under another name is the same sweep: it resumes (and has nothing left to do)
+    monkeypatch.chdir(tmp_path)
+    assert tune.main(["--data", "t.csv", "--target", "label", "--epochs", "2", "--init-modes", "he_normal,zero",
+                      "--out", out]) == 0
