@@ -138,8 +138,9 @@ def make_tuner(oracle: str, hypermodel, out: str, args):
         def run_trial(self, trial, *fit_args, **fit_kwargs):
             self.hypermodel.executions = 0
             recorder = CurveRecorder(curves, trial.trial_id)
-            if os.path.exists(recorder.path):  # a retried trial starts its curves afresh
+            if os.path.exists(recorder.path):  # a retried trial starts its curves and logs afresh
                 os.remove(recorder.path)
+                shutil.rmtree(os.path.join(out, "tensorboard", trial.trial_id), ignore_errors=True)
             callbacks = list(fit_kwargs.pop("callbacks", [])) + [recorder]
             if is_worker():  # keras-tuner's display speaks on the chief only
                 print(f"{PROG}: {os.environ.get('KERASTUNER_TUNER_ID')} runs trial {trial.trial_id} "
