@@ -26,8 +26,11 @@ def trials(out):
     """{trial_id: trial.json} of a sweep folder."""
     found = {}
     for path in glob.glob(os.path.join(out, tune.PROJECT, "trial_*", "trial.json")):
-        with open(path) as f:
-            t = json.load(f)
+        try:
+            with open(path) as f:
+                t = json.load(f)
+        except ValueError:  # being written by a running sweep: read it next time
+            continue
         found[t["trial_id"]] = t
     return found
 
@@ -82,8 +85,8 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
     out = str(tmp_path / "out")
     first = run_cli(QUICK + ["--out", out])
     deadline = time.time() + 120
-    while time.time() < deadline and len(curves(out)) < 3:
-        time.sleep(0.2)
+    while time.time() < deadline and sum(t["status"] == "COMPLETED" for t in trials(out).values()) < 3:
+        time.sleep(0.1)
     first.send_signal(signal.SIGKILL)
     first.wait()
     finished = {k: t["score"] for k, t in trials(out).items() if t["status"] == "COMPLETED"}
