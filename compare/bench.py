@@ -1,9 +1,9 @@
 """python -m compare.bench: training throughput of scratch.fit and Keras's model.fit, side by side.
 
 For each network and batch size, both sides train one epoch of Adam to warm up, then
-``--repeats`` timed epochs; each side's fastest epoch counts.  Scratch's epochs are whole
-``scratch.fit`` calls (their setup included); Keras's are epochs inside one ``model.fit``
-call, timed by a callback (its per-call setup left out).  One process, the same float32
+``--repeats`` timed epochs, taking turns; each side's fastest epoch counts.  Scratch's epochs
+are whole ``scratch.fit`` calls (their setup included); Keras's are one-epoch ``model.fit``
+calls, timed from the epoch's first batch by a callback (the call's setup left out).  One process, the same float32
 data, the CPU by default (``--device`` moves Keras; scratch always runs on the CPU).  The
 machine's float32 GEMM rate is measured with NumPy in the same run, and the scratch path's
 FLOP/s are reported as a fraction of it, twice: counted as the issue counts them
@@ -128,7 +128,15 @@ def make_data(network: Network, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int = 3) -> dict:
-    """Samples per second of the fastest of ``repeats`` timed epochs after a warm-up epoch, scratch and Keras."""
+    """Samples per second of the fastest of ``repeats`` timed epochs after a warm-up epoch, scratch and Keras.
+
+    The two sides take turns, one epoch each: a ``model.fit`` call of one epoch, timed inside
+    by a callback (its per-call setup not counted: measured, epochs so timed are as fast as
+    epochs inside one long call), then one whole ``scratch.fit`` call.  A shared CPU's speed
+    drifts over seconds (by 2x on the 2-core machine of the README's table); turns spread that
+    drift over both sides alike.  (Timing scratch inside a Keras callback was tried, and is
+    unfair to scratch: Keras's input pipeline prepares the next epoch meanwhile.)
+    """
     out, loss = ("sigmoid", "binary_crossentropy") if network.layers[-1] == 1 else ("softmax", "categorical_crossentropy")
     spec = dict(hidden_activation=network.hidden_activation, output_activation=out, loss=loss, dtype="float32")
     model = keras_ref.build_model(list(network.layers), seed=seed, **spec)
@@ -138,17 +146,20 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
     def scratch_epoch():
         scratch.fit(net, X, Y, epochs=1, batch_size=batch_size, optimizer="adam", seed=seed, verbose=0)
 
-    scratch_epoch()
-    scratch_times = [_timed(scratch_epoch) for _ in range(repeats)]  # each a whole fit call, setup included
-    keras_times = EpochTimer()  # epochs inside one fit call: Keras's per-call setup is not counted
-    model.fit(X, Y, epochs=1 + repeats, batch_size=batch_size, verbose=0, callbacks=[keras_times])
-    keras_s, scratch_s = min(keras_times.seconds[1:]), min(scratch_times)
-    return {"scratch_samples_per_s": len(X) / scratch_s, "keras_samples_per_s": len(X) / keras_s,
-            "scratch_epoch_s": scratch_times, "keras_epoch_s": keras_times.seconds[1:]}
+    keras_times, scratch_times = [], []
+    for _ in range(1 + repeats):  # the first turn warms both sides up
+        timer = EpochTimer()
+        model.fit(X, Y, epochs=1, batch_size=batch_size, verbose=0, callbacks=[timer])
+        keras_times += timer.seconds
+        scratch_times.append(_timed(scratch_epoch))
+    keras_times, scratch_times = keras_times[1:], scratch_times[1:]
+    return {"scratch_samples_per_s": len(X) / min(scratch_times), "keras_samples_per_s": len(X) / min(keras_times),
+            "scratch_epoch_s": scratch_times, "keras_epoch_s": keras_times}
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Seconds of each epoch of one ``fit`` call, from its first batch to its end."""
+    """Seconds of each epoch of a ``fit`` call, from its first batch to its end: the call's own
+    setup (data adapter, callbacks) is not counted, as it is not repeated per epoch in a real run."""
 
     def __init__(self):
         super().__init__()

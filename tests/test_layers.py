@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 
 from scratch import activations
-from scratch.layers import activation_backward, dense_backward, dense_forward
+from scratch.layers import activation_backward, dense_backward, dense_forward, matmul
 from tests.helpers import fd_gradients, rel_diff
 
 
@@ -42,3 +43,29 @@ def test_first_layer_skips_the_input_gradient():
     cache = {"A_prev": np.ones((2, 3)), "Z": np.ones((2, 1)), "A": np.ones((2, 1))}
     dA_prev, dW, db = dense_backward(np.ones((2, 1)), cache, np.ones((3, 1)), need_dA_prev=False)
     assert dA_prev is None and dW.shape == (3, 1) and db.shape == (1,)
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((7, 1), (1, 5)), ((5, 1), (1, 1)), ((6, 4), (4, 3))])
+def test_matmul_takes_a_single_term_product_as_an_outer_product_with_the_same_bits(a_shape, b_shape):
+    """A one-unit output layer's dA_prev = dZ @ W^T and a batch of one's dW have one term per sum."""
+    rng = np.random.default_rng(2)
+    for dtype in (np.float32, np.float64):
+        a, b = rng.standard_normal(a_shape).astype(dtype), rng.standard_normal(b_shape).astype(dtype)
+        out = np.empty((a_shape[0], b_shape[1]), dtype)
+        assert matmul(a, b, out=out) is out
+        assert np.array_equal(out, np.matmul(a, b)) and out.dtype == dtype
+        assert np.array_equal(matmul(a.T.T, b), np.matmul(a, b))
+
+
+def test_a_batch_of_one_backward_through_a_one_unit_layer_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    A_prev, W, b = rng.standard_normal((1, 4)), rng.standard_normal((4, 1)), rng.standard_normal(1)
+    g = activations.get("sigmoid")
+
+    def f(A_prev=A_prev, W=W, b=b):
+        return np.sum(dense_forward(A_prev, W, b, g)[0])
+
+    A, cache = dense_forward(A_prev, W, b, g)
+    dA_prev, dW, db = dense_backward(activation_backward(np.ones_like(A), cache, g), cache, W)
+    assert rel_diff(dW, fd_gradients(lambda w: f(W=w), W.copy())) < 1e-8
+    assert rel_diff(dA_prev, fd_gradients(lambda a: f(A_prev=a), A_prev.copy())) < 1e-8
