@@ -1,6 +1,7 @@
 """A dense network by hand: the lecture's forward propagation and backpropagation in NumPy."""
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -264,7 +265,7 @@ class Network:
         """(J before the step, the output A) for checked X, Y; the step itself updates in place."""
         A, caches = self._forward(X)
         loss = self._cost(Y, caches)
-        if not np.isfinite(loss):
+        if not math.isfinite(loss):
             raise FloatingPointError(f"loss became {loss} at optimizer step {optimizer.iterations + 1}")
         self._backward(Y, caches)
         optimizer.apply_gradients([self._flat], [self._flat_grads], self.quirks)

@@ -27,32 +27,36 @@ def batch_indices(m: int, batch_size: int, shuffle: bool, rng: np.random.Generat
         yield order[start:start + batch_size]
 
 
-def record_hits(Y: np.ndarray, A: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Per example, whether it is right, as Keras's ``metrics=['accuracy']`` resolves it.
+def labels(Y: np.ndarray) -> np.ndarray:
+    """What ``metrics=['accuracy']`` compares a prediction with, per example, as Keras resolves it:
+    one output unit, binary accuracy, the class Y > 0.5; several, categorical accuracy, argmax Y."""
+    return Y[:, 0] > 0.5 if Y.shape[1] == 1 else Y.argmax(axis=1)
 
-    One output unit: binary accuracy, right where (A > 0.5) == (Y > 0.5).  Several:
-    categorical accuracy, right where argmax A == argmax Y.  Written into the bool ``out``.
-    """
+
+def record_hits(truth: np.ndarray, A: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Per example, whether the output A is right about ``labels(Y)``, written into the bool ``out``:
+    (A > 0.5) == (Y > 0.5) for one output unit, argmax A == argmax Y for several."""
     if A.shape[1] == 1:
-        return np.equal(A[:, 0] > 0.5, Y[:, 0] > 0.5, out=out)
-    return np.equal(A.argmax(axis=1), Y.argmax(axis=1), out=out)
+        return np.equal(A[:, 0] > 0.5, truth, out=out)
+    return np.equal(A.argmax(axis=1), truth, out=out)
 
 
 def accuracy(Y: np.ndarray, A: np.ndarray) -> np.ndarray:
     """Per-example accuracy (1.0 or 0.0), as ``record_hits`` decides it."""
-    return record_hits(Y, A, np.empty(len(A), dtype=bool)).astype(np.float64)
+    return record_hits(labels(Y), A, np.empty(len(A), dtype=bool)).astype(np.float64)
 
 
 def evaluate(net: Network, X, y, batch_size: int = 32) -> dict[str, float]:
     """``{"loss", "accuracy"}`` over X, y in batches, weighted by batch size, as ``model.evaluate``."""
     X, Y = net._check_X(X), net._check_y(y, len(X))
+    truth = labels(Y)
     loss_sum = 0.0
     hits = np.empty(len(X), dtype=bool)
     for start in range(0, len(X), batch_size):
         stop = min(start + batch_size, len(X))
         A, caches = net.forward(X[start:stop])
         loss_sum += net._cost(Y[start:stop], caches) * (stop - start)
-        record_hits(Y[start:stop], A, hits[start:stop])
+        record_hits(truth[start:stop], A, hits[start:stop])
     return {"loss": loss_sum / len(X), "accuracy": float(hits.mean())}
 
 
@@ -136,6 +140,7 @@ def _epochs(net, X, Y, epochs, batch_size, opt, shuffle, rng, validation, verbos
     """The epochs of ``fit``, appending to ``history``; ``fit`` runs them under ``blas_threads``."""
     m = len(X)
     n_batches = -(-m // batch_size)
+    truth = labels(Y)  # decided once, then gathered with X and Y
     hits = np.empty(m, dtype=bool)  # per example of the epoch: right before its step?
     for epoch in range(epochs):
         if verbose:
@@ -143,7 +148,7 @@ def _epochs(net, X, Y, epochs, batch_size, opt, shuffle, rng, validation, verbos
             bar = ProgressBar(n_batches)
         # one gather per epoch; the batches are then slices of it, cut as batch_indices cuts them
         order = rng.permutation(m) if shuffle else None
-        Xe, Ye = (X[order], Y[order]) if shuffle else (X, Y)
+        Xe, Ye, truth_e = (X[order], Y[order], truth[order]) if shuffle else (X, Y, truth)
         loss_sum = 0.0
         for b, start in enumerate(range(0, m, batch_size), start=1):
             stop = min(start + batch_size, m)
@@ -152,7 +157,7 @@ def _epochs(net, X, Y, epochs, batch_size, opt, shuffle, rng, validation, verbos
             except FloatingPointError as e:
                 raise FloatingPointError(f"{e} (epoch {epoch + 1}, batch {b})") from None
             loss_sum += loss * (stop - start)
-            record_hits(Ye[start:stop], A, hits[start:stop])
+            record_hits(truth_e[start:stop], A, hits[start:stop])
             if verbose:
                 bar.update(b, {"loss": loss_sum / stop, "accuracy": float(hits[:stop].mean())}, final=False)
         history["loss"].append(loss_sum / m)
