@@ -155,8 +155,11 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
         scratch_times.append(_timed(scratch_epoch))
         gemm_rates.append(gemm_rate(repeats=2))  # the reference, sampled at the same moments
     keras_times, scratch_times = keras_times[1:], scratch_times[1:]
+    steps = min(100, -(-len(X) // batch_size))
+    profile = scratch.training.profile_step(net, X, Y, batch_size, steps=steps, rounds=5)
     return {"scratch_samples_per_s": len(X) / min(scratch_times), "keras_samples_per_s": len(X) / min(keras_times),
-            "scratch_epoch_s": scratch_times, "keras_epoch_s": keras_times, "gemm_flops_samples": gemm_rates}
+            "scratch_epoch_s": scratch_times, "keras_epoch_s": keras_times, "gemm_flops_samples": gemm_rates,
+            "scratch_step_s": profile}
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -217,6 +220,19 @@ def render(rows: list[dict]) -> str:
     return table.render()
 
 
+def render_steps(rows: list[dict]) -> str:
+    """Where a scratch training step goes, phase by phase, beside Keras's whole step."""
+    table = Table(["network", "batch", "keras step us", "scratch step us", *scratch.training.PHASES,
+                   "matmul", "ratio if only matmul"])
+    for r in rows:
+        keras_step = r["batch_size"] / r["keras_samples_per_s"]
+        p = r["scratch_step_s"]
+        table.add(r["network"], r["batch_size"], f"{keras_step * 1e6:,.0f}", f"{p['step'] * 1e6:,.0f}",
+                  *(f"{p[phase] * 1e6:,.0f}" for phase in scratch.training.PHASES),
+                  f"{p['matmul'] * 1e6:,.0f} ({p['matmul'] / p['step']:.0%})", f"{keras_step / p['matmul']:.1f}x")
+    return table.render()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -261,6 +277,9 @@ def main(argv=None) -> int:
           + (", ".join(f"{b['internal_api']} {b['version']} ({b['num_threads']} threads, {b['architecture']})"
                        for b in libraries) or "unknown"))
     print(render(rows))
+    print("\nWhere a scratch step goes (microseconds; the fastest of 5 rounds on one batch): matmul is the "
+          "step's matrix products alone, the rest is elementwise passes and per-call cost")
+    print(render_steps(rows))
     met = sum(r["met"] for r in rows)
     elapsed = time.perf_counter() - started
     print(f"{met}/{len(rows)} rows meet their targets, in {elapsed:.0f} s")

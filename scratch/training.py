@@ -17,6 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
+from scratch.layers import matmul
 from scratch.network import Network
 
 
@@ -170,3 +171,70 @@ def _epochs(net, X, Y, epochs, batch_size, opt, shuffle, rng, validation, verbos
             logs |= {"val_loss": val["loss"], "val_accuracy": val["accuracy"]}
         if verbose:
             bar.update(n_batches, logs, final=True)
+
+
+#: The phases of ``_epochs``'s training step, in order.
+PHASES = ("forward", "loss", "backward", "optimizer", "accuracy")
+
+
+def profile_step(net: Network, X, y, batch_size: int = 32, optimizer="adam", steps: int = 100,
+                 rounds: int = 3) -> dict[str, float]:
+    """Seconds per training step, phase by phase, as ``fit`` runs the step on one batch.
+
+    ``{"forward", "loss", "backward", "optimizer", "accuracy"}`` (``PHASES``), then ``"step"``,
+    their sum, and ``"matmul"``: the step's matrix products alone (Z = A_prev @ W, dW, db and
+    dA_prev, at the same shapes), which forward and backward contain.  What is left of
+    ``step`` is NumPy's elementwise passes and the per-call cost of Python and NumPy.  The
+    network trains on the first ``batch_size`` examples of X for ``steps`` steps a round;
+    the round with the smallest total counts (a shared CPU's speed drifts).
+    """
+    X = net._check_X(X)
+    Y = net._check_y(y, len(X))
+    check_fit_arguments(len(X), 1, batch_size)
+    for name, value in (("steps", steps), ("rounds", rounds)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    X, Y = X[:batch_size], Y[:batch_size]
+    opt = net.use_optimizer(optimizer)
+    truth, hits = labels(Y), np.empty(len(X), dtype=bool)
+    clock = time.perf_counter
+    best = None
+    with blas_threads(net, len(X)):
+        for _ in range(rounds):
+            spent = dict.fromkeys(PHASES, 0.0)
+            for _ in range(steps):
+                t0 = clock()
+                A, caches = net._forward(X)
+                t1 = clock()
+                net._cost(Y, caches)
+                t2 = clock()
+                net._backward(Y, caches)
+                t3 = clock()
+                opt.apply_gradients([net._flat], [net._flat_grads], net.quirks)
+                t4 = clock()
+                record_hits(truth, A, hits)
+                t5 = clock()
+                for phase, seconds in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                    spent[phase] += seconds
+            spent["matmul"] = _time_matmuls(net, caches, steps, clock)
+            if best is None or sum(spent[p] for p in PHASES) < sum(best[p] for p in PHASES):
+                best = spent
+    per_step = {k: v / steps for k, v in best.items()}
+    return per_step | {"step": sum(per_step[p] for p in PHASES)}
+
+
+def _time_matmuls(net: Network, caches: list[dict], steps: int, clock) -> float:
+    """Seconds for ``steps`` rounds of one step's matrix products, into scratch arrays."""
+    products = []
+    for layer, (W, cache) in enumerate(zip(net.W, caches)):
+        A_prev, Z = cache["A_prev"], cache["Z"]
+        ones = np.ones(len(Z), dtype=Z.dtype)
+        products += [(A_prev, W, np.empty_like(Z)), (A_prev.T, Z, np.empty_like(W)),
+                     (ones, Z, np.empty(W.shape[1], dtype=Z.dtype))]
+        if layer > 0:
+            products.append((Z, W.T, np.empty_like(A_prev)))
+    started = clock()
+    for _ in range(steps):
+        for a, b, out in products:
+            matmul(a, b, out=out)
+    return clock() - started

@@ -13,6 +13,7 @@ def test_bench_reports_both_sides_and_the_gemm_rate(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == (0 if report["passed"] else 1)
     assert "NumPy float32 GEMM:" in out and "scratch/keras" in out and "4-6-1" in out
+    assert "Where a scratch step goes" in out and "ratio if only matmul" in out
     assert report["device"] == "/device:CPU:0" and report["gemm_flops"] > 0 and report["blas"]
     # the reference rate is sampled at every turn (1 + repeats per row) and at the start; the best one judges
     assert len(report["gemm_flops_samples"]) == 1 + 2 * 2 and report["gemm_flops"] == max(report["gemm_flops_samples"])
@@ -23,6 +24,7 @@ def test_bench_reports_both_sides_and_the_gemm_rate(tmp_path, capsys):
         assert r["ratio"] == pytest.approx(r["scratch_samples_per_s"] / r["keras_samples_per_s"])
         assert r["gemm_fraction"] == pytest.approx(6 * r["params"] * r["scratch_samples_per_s"] / report["gemm_flops"])
         assert len(r["scratch_epoch_s"]) == len(r["keras_epoch_s"]) == 1  # the warm-up turn not among them
+        assert 0 < r["scratch_step_s"]["matmul"] and 0 < r["scratch_step_s"]["forward"] < r["scratch_step_s"]["step"]
     assert rows["5-3-1"]["params"] == 5 * 3 + 3 + 3 * 1 + 1 and rows["5-3-1"]["ratio_target"] is None
     assert rows["4-6-1"]["ratio_target"] == 20.0
 

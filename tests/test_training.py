@@ -129,3 +129,28 @@ def test_a_named_optimizer_keeps_its_state_between_calls():
     assert isinstance(net.optimizer, scratch.Adam) and net.optimizer.iterations == 1 + 2 * 2
     net.train_on_batch(X, y, "sgd")
     assert isinstance(net.optimizer, scratch.SGD) and net.optimizer.iterations == 1
+
+
+def test_profile_step_times_each_phase_of_a_training_step():
+    from scratch.training import PHASES, profile_step
+    X, y = make_xy([4, 6, 1], "binary_crossentropy", m=64, seed=0)
+    net = scratch.Network([4, 6, 1], seed=0)
+    before = net.get_weights()
+    profile = profile_step(net, X, y, batch_size=16, steps=3, rounds=2)
+    assert set(profile) == {*PHASES, "step", "matmul"}
+    assert all(v > 0 for v in profile.values())
+    assert profile["step"] == pytest.approx(sum(profile[p] for p in PHASES))
+    assert net.optimizer.iterations == 3 * 2  # it trains, as fit's steps do
+    assert not np.array_equal(before[0], net.get_weights()[0])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(batch_size=0), "batch_size must be an integer from 1"),
+    (dict(batch_size=4, steps=0), "steps must be an integer >= 1"),
+    (dict(batch_size=4, rounds=1.5), "rounds must be an integer >= 1"),
+])
+def test_profile_step_bad_input(kwargs, message):
+    from scratch.training import profile_step
+    X, y = make_xy([4, 6, 1], "binary_crossentropy", m=8, seed=0)
+    with pytest.raises(ValueError, match=message):
+        profile_step(scratch.Network([4, 6, 1]), X, y, **kwargs)
