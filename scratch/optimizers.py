@@ -15,10 +15,7 @@ through ``ops.multiply`` and ``ops.add``, which keep the variable's dtype: no ro
 """
 from __future__ import annotations
 
-import functools
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -231,33 +228,26 @@ class Adam(Optimizer):
 
 
 #: Elements per block of an elementwise update (measured best on 2 cores: Adam over 536k
-#: float32 parameters takes 1.6 ms in blocks of 2^16 on one thread, 1.15 ms on two, 2.2 ms
-#: in one pass; blocks of 2^14 take 2.9 ms, their hand-offs costing more than the cache saves).
+#: float32 parameters takes 1.6 ms in blocks of 2^16, 2.2 ms in one pass, 2.9 ms in blocks
+#: of 2^14, whose calls cost more than the cache saves).
 CHUNK = 1 << 16
 
 
 def in_blocks(step, *arrays: np.ndarray) -> None:
-    """``step(*blocks)`` over CHUNK-sized blocks of the flattened ``arrays``, on every core.
+    """``step(*blocks)`` over CHUNK-sized blocks of the flattened ``arrays``, in order.
 
     A block stays in cache through all of an update's passes.  The update is elementwise,
-    so blocks are independent and their order changes no result: they run on a thread pool
-    (NumPy's ufuncs release the GIL).  Arrays of one block are stepped as they are, with no thread hand-off.
+    so blocks give the bits of one pass.  (Blocks on a thread pool were tried: 1.15 ms
+    alone for 536k parameters, but no faster inside a training step, where OpenBLAS's
+    threads hold the second core.)  Arrays of one block are stepped as they are.
     """
     n = arrays[0].size
     if n <= CHUNK:
         step(*arrays)
         return
     flat = [a.reshape(-1) for a in arrays]  # views of the written arrays, C-contiguous since build
-    blocks = [[a[start:start + CHUNK] for a in flat] for start in range(0, n, CHUNK)]
-    for _ in _pool().map(lambda block: step(*block), blocks):  # re-raises a block's exception
-        pass
-
-
-@functools.lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
-    """One worker per core this process may run on, made on the first large update."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return ThreadPoolExecutor(max_workers=cores, thread_name_prefix="scratch-update")
+    for start in range(0, n, CHUNK):
+        step(*(a[start:start + CHUNK] for a in flat))
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}

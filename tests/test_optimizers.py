@@ -142,8 +142,8 @@ def test_network_layers_cannot_be_detached_from_the_buffer():
         net.W[0] = np.zeros((4, 6), dtype=np.float32)
 
 
-def test_adam_in_blocks_on_threads_gives_the_bits_of_one_pass(monkeypatch):
-    """Over CHUNK parameters Adam runs in blocks on a thread pool; elementwise, so no bit changes."""
+def test_adam_in_blocks_gives_the_bits_of_one_pass(monkeypatch):
+    """Over CHUNK parameters Adam runs block by block; elementwise, so no bit changes."""
     rng = np.random.default_rng(4)
     n = 3 * optimizers.CHUNK + 17
     start = rng.standard_normal(n, dtype=np.float32)
@@ -158,15 +158,3 @@ def test_adam_in_blocks_on_threads_gives_the_bits_of_one_pass(monkeypatch):
     assert np.array_equal(params[0], params[1])
     assert np.array_equal(blocked.slots["velocity"][0], whole.slots["velocity"][0])
     assert not np.array_equal(params[0], start)
-
-
-def test_an_error_inside_a_block_reaches_the_caller():
-    seen = []
-
-    def step(a):
-        seen.append(len(a))
-        raise FloatingPointError("block failed")
-
-    with pytest.raises(FloatingPointError, match="block failed"):
-        optimizers.in_blocks(step, np.zeros(2 * optimizers.CHUNK + 1))
-    assert seen
