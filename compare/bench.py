@@ -3,7 +3,7 @@
 For each network and batch size, both sides train one epoch of Adam to warm up, then
 ``--repeats`` timed epochs, taking turns; each side's fastest epoch counts.  Scratch's epochs
 are whole ``scratch.fit`` calls (their setup included); Keras's are one-epoch ``model.fit``
-calls, timed from the epoch's first batch by a callback (the call's setup left out).  One process, the same float32
+calls, timed from the epoch's start by a callback (the call's setup left out).  One process, the same float32
 data, the CPU by default (``--device`` moves Keras; scratch always runs on the CPU).  The
 machine's float32 GEMM rate is measured with NumPy in the same run, and the scratch path's
 FLOP/s are reported as a fraction of it, twice: counted as the issue counts them
@@ -130,9 +130,10 @@ def make_data(network: Network, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int = 5) -> dict:
     """Samples per second of the fastest of ``repeats`` timed epochs after a warm-up epoch, scratch and Keras.
 
-    The two sides take turns, one epoch each: a ``model.fit`` call of one epoch, timed inside
-    by a callback (its per-call setup not counted: measured, epochs so timed are as fast as
-    epochs inside one long call), then one whole ``scratch.fit`` call, then NumPy's GEMM rate,
+    The two sides take turns, one epoch each, Keras first in even turns and scratch first in
+    odd ones: a ``model.fit`` call of one epoch, timed inside by a callback from the epoch's
+    start to its end (the call's setup not counted: measured, epochs so timed are at least as
+    fast as epochs inside one long call), and one whole ``scratch.fit`` call; then NumPy's GEMM rate,
     the reference for scratch's FLOP/s, then a scratch step phase by phase
     (``scratch.training.profile_step``).  A shared CPU's speed
     drifts over seconds (by 2x on the 2-core machine of the README's table); turns spread that
@@ -150,11 +151,19 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
 
     keras_times, scratch_times, gemm_rates, profiles = [], [], [], []
     steps = min(100, -(-len(X) // batch_size))
-    for _ in range(1 + repeats):  # the first turn warms both sides up
+
+    def keras_turn():
         timer = EpochTimer()
         model.fit(X, Y, epochs=1, batch_size=batch_size, verbose=0, callbacks=[timer])
-        keras_times += timer.seconds
+        keras_times.extend(timer.seconds)
+
+    def scratch_turn():
         scratch_times.append(_timed(scratch_epoch))
+
+    for turn in range(1 + repeats):  # the first turn warms both sides up
+        first, second = (keras_turn, scratch_turn) if turn % 2 == 0 else (scratch_turn, keras_turn)
+        first()
+        second()
         gemm_rates.append(gemm_rate(repeats=2))  # the reference, sampled at the same moments
         profiles.append(scratch.training.profile_step(net, X, Y, batch_size, steps=steps, rounds=1))
     keras_times, scratch_times = keras_times[1:], scratch_times[1:]
@@ -164,8 +173,9 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Seconds of each epoch of a ``fit`` call, from its first batch to its end: the call's own
-    setup (data adapter, callbacks) is not counted, as it is not repeated per epoch in a real run."""
+    """Seconds of each epoch of a ``fit`` call, from ``on_epoch_begin`` to ``on_epoch_end``: what
+    every epoch of a long ``fit`` costs (its data iterator included), without the call's own
+    setup (data adapter, callbacks), which a real run pays once."""
 
     def __init__(self):
         super().__init__()

@@ -17,7 +17,8 @@ from typing import Iterator
 
 import numpy as np
 
-from scratch.layers import matmul
+from scratch import optimizers
+from scratch.layers import ones_of, matmul
 from scratch.network import Network
 
 
@@ -29,21 +30,25 @@ def batch_indices(m: int, batch_size: int, shuffle: bool, rng: np.random.Generat
 
 
 def labels(Y: np.ndarray) -> np.ndarray:
-    """What ``metrics=['accuracy']`` compares a prediction with, per example, as Keras resolves it:
-    one output unit, binary accuracy, the class Y > 0.5; several, categorical accuracy, argmax Y."""
-    return Y[:, 0] > 0.5 if Y.shape[1] == 1 else Y.argmax(axis=1)
+    """What ``metrics=['accuracy']`` compares a prediction with, per example, as Keras resolves it
+    by the output's width: one unit, binary accuracy, the label y itself (a soft label such as
+    0.7 is never matched); several, categorical accuracy, the class argmax Y."""
+    return Y[:, 0] if Y.shape[1] == 1 else Y.argmax(axis=1)
 
 
 def record_hits(truth: np.ndarray, A: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Per example, whether the output A is right about ``labels(Y)``, written into the bool ``out``:
-    (A > 0.5) == (Y > 0.5) for one output unit, argmax A == argmax Y for several."""
+    """Per example, whether the output A matches ``labels(Y)``, written into the bool ``out``:
+    y == (a > 0.5) for one output unit (Keras's binary_accuracy), argmax A == argmax Y for several."""
     if A.shape[1] == 1:
         return np.equal(A[:, 0] > 0.5, truth, out=out)
     return np.equal(A.argmax(axis=1), truth, out=out)
 
 
 def accuracy(Y: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """Per-example accuracy (1.0 or 0.0), as ``record_hits`` decides it."""
+    """Per-example accuracy (1.0 or 0.0), as ``record_hits`` decides it, for Y and A of one shape."""
+    Y, A = np.asarray(Y), np.asarray(A)
+    if Y.ndim != 2 or Y.shape != A.shape:
+        raise ValueError(f"Y and A must be (m, n_out) arrays of one shape, got {Y.shape} and {A.shape}")
     return record_hits(labels(Y), A, np.empty(len(A), dtype=bool)).astype(np.float64)
 
 
@@ -185,8 +190,10 @@ def profile_step(net: Network, X, y, batch_size: int = 32, optimizer="adam", ste
     their sum, and ``"matmul"``: the step's matrix products alone (Z = A_prev @ W, dW, db and
     dA_prev, at the same shapes), which forward and backward contain.  What is left of
     ``step`` is NumPy's elementwise passes and the per-call cost of Python and NumPy.  The
-    network trains on the first ``batch_size`` examples of X for ``steps`` steps a round;
-    the round with the smallest total counts (a shared CPU's speed drifts).
+    steps train on the first ``batch_size`` examples of X, ``steps`` a round, with a fresh
+    optimizer of ``optimizer``'s kind and settings; the round with the smallest total counts
+    (a shared CPU's speed drifts).  The network ends as it began: its parameters are put
+    back, and its own optimizer is not touched.
     """
     X = net._check_X(X)
     Y = net._check_y(y, len(X))
@@ -194,33 +201,40 @@ def profile_step(net: Network, X, y, batch_size: int = 32, optimizer="adam", ste
     for name, value in (("steps", steps), ("rounds", rounds)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    X, Y = X[:batch_size], Y[:batch_size]
-    opt = net.use_optimizer(optimizer)
-    truth, hits = labels(Y), np.empty(len(X), dtype=bool)
-    clock = time.perf_counter
-    best = None
-    with blas_threads(net, len(X)):
-        for _ in range(rounds):
-            spent = dict.fromkeys(PHASES, 0.0)
-            for _ in range(steps):
-                t0 = clock()
-                A, caches = net._forward(X)
-                t1 = clock()
-                net._cost(Y, caches)
-                t2 = clock()
-                net._backward(Y, caches)
-                t3 = clock()
-                opt.apply_gradients([net._flat], [net._flat_grads], net.quirks)
-                t4 = clock()
-                record_hits(truth, A, hits)
-                t5 = clock()
-                for phase, seconds in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
-                    spent[phase] += seconds
-            spent["matmul"] = _time_matmuls(net, caches, steps, clock)
-            if best is None or sum(spent[p] for p in PHASES) < sum(best[p] for p in PHASES):
-                best = spent
+    kind = optimizers.get(optimizer)
+    saved = net._flat.copy()
+    try:
+        with blas_threads(net, batch_size):
+            timed = [_profile_round(net, X[:batch_size], Y[:batch_size], type(kind)(**kind.get_config()), steps)
+                     for _ in range(rounds)]
+    finally:
+        net._flat[...] = saved
+    best = min(timed, key=lambda spent: sum(spent[p] for p in PHASES))
     per_step = {k: v / steps for k, v in best.items()}
     return per_step | {"step": sum(per_step[p] for p in PHASES)}
+
+
+def _profile_round(net: Network, X: np.ndarray, Y: np.ndarray, opt, steps: int) -> dict[str, float]:
+    """Seconds spent in each phase over ``steps`` training steps, and in their matrix products alone."""
+    truth, hits = labels(Y), np.empty(len(X), dtype=bool)
+    clock = time.perf_counter
+    spent = dict.fromkeys(PHASES, 0.0)
+    for _ in range(steps):
+        t0 = clock()
+        A, caches = net._forward(X)
+        t1 = clock()
+        net._cost(Y, caches)
+        t2 = clock()
+        net._backward(Y, caches)
+        t3 = clock()
+        opt.apply_gradients([net._flat], [net._flat_grads], net.quirks)
+        t4 = clock()
+        record_hits(truth, A, hits)
+        t5 = clock()
+        for phase, seconds in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            spent[phase] += seconds
+    spent["matmul"] = _time_matmuls(net, caches, steps, clock)
+    return spent
 
 
 def _time_matmuls(net: Network, caches: list[dict], steps: int, clock) -> float:
@@ -228,13 +242,12 @@ def _time_matmuls(net: Network, caches: list[dict], steps: int, clock) -> float:
     products = []
     for layer, (W, cache) in enumerate(zip(net.W, caches)):
         A_prev, Z = cache["A_prev"], cache["Z"]
-        ones = np.ones(len(Z), dtype=Z.dtype)
-        products += [(A_prev, W, np.empty_like(Z)), (A_prev.T, Z, np.empty_like(W)),
-                     (ones, Z, np.empty(W.shape[1], dtype=Z.dtype))]
+        products += [(matmul, A_prev, W, np.empty_like(Z)), (matmul, A_prev.T, Z, np.empty_like(W)),
+                     (np.matmul, ones_of(len(Z), Z.dtype), Z, np.empty(W.shape[1], dtype=Z.dtype))]
         if layer > 0:
-            products.append((Z, W.T, np.empty_like(A_prev)))
+            products.append((matmul, Z, W.T, np.empty_like(A_prev)))
     started = clock()
     for _ in range(steps):
-        for a, b, out in products:
-            matmul(a, b, out=out)
+        for product, a, b, out in products:  # as dense_forward and dense_backward call them
+            product(a, b, out=out)
     return clock() - started

@@ -46,15 +46,33 @@ def test_first_layer_skips_the_input_gradient():
 
 
 @pytest.mark.parametrize("a_shape, b_shape", [((7, 1), (1, 5)), ((5, 1), (1, 1)), ((6, 4), (4, 3))])
-def test_matmul_takes_a_single_term_product_as_an_outer_product_with_the_same_bits(a_shape, b_shape):
+def test_matmul_takes_a_single_term_product_as_an_outer_product_with_the_same_values(a_shape, b_shape):
     """A one-unit output layer's dA_prev = dZ @ W^T and a batch of one's dW have one term per sum."""
     rng = np.random.default_rng(2)
     for dtype in (np.float32, np.float64):
         a, b = rng.standard_normal(a_shape).astype(dtype), rng.standard_normal(b_shape).astype(dtype)
+        a[0] = 0.0  # zeros too: the outer product may give -0.0 where BLAS gives +0.0, equal values
         out = np.empty((a_shape[0], b_shape[1]), dtype)
         assert matmul(a, b, out=out) is out
         assert np.array_equal(out, np.matmul(a, b)) and out.dtype == dtype
-        assert np.array_equal(matmul(a.T.T, b), np.matmul(a, b))
+        strided = np.repeat(a, 2, axis=1)[:, ::2]  # not contiguous
+        assert np.array_equal(matmul(strided, b), np.matmul(strided, b))
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((3, 1), (2, 3)), ((2, 3, 1), (2, 1, 4)), ((3, 1), (1,)), ((1,), (1,))])
+def test_matmul_leaves_every_other_shape_to_numpy(a_shape, b_shape):
+    """Mismatched, stacked and 1-D operands behave exactly as np.matmul, errors included."""
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    try:
+        expected = np.matmul(a, b)
+    except ValueError as e:
+        with pytest.raises(ValueError, match="mismatch"):
+            matmul(a, b)
+        assert "mismatch" in str(e)
+        return
+    got = matmul(a, b)
+    assert np.shape(got) == np.shape(expected) and np.array_equal(got, expected)
 
 
 def test_a_batch_of_one_backward_through_a_one_unit_layer_matches_finite_differences():

@@ -3,7 +3,7 @@ import pytest
 
 import scratch
 from keras_ref import datasets
-from scratch.training import accuracy, batch_indices
+from scratch.training import PHASES, accuracy, batch_indices, profile_step
 from tests.helpers import make_xy
 
 
@@ -22,6 +22,14 @@ def test_accuracy_as_keras_resolves_it():
     assert accuracy(np.array([[1.0], [0.0], [1.0]]), np.array([[0.7], [0.5], [0.5]])).tolist() == [1, 1, 0]
     Y = np.eye(3)[[0, 2]]
     assert accuracy(Y, np.array([[0.5, 0.3, 0.2], [0.5, 0.1, 0.4]])).tolist() == [1, 0]
+    # binary_accuracy compares the label itself with (a > 0.5): a soft label never matches, as
+    # keras.metrics.binary_accuracy([[0.7], [1.0], [0.0]], [[0.9], [0.9], [0.2]]) == [0, 1, 1]
+    assert accuracy(np.array([[0.7], [1.0], [0.0]]), np.array([[0.9], [0.9], [0.2]])).tolist() == [0, 1, 1]
+
+
+def test_accuracy_needs_one_shape():
+    with pytest.raises(ValueError, match=r"one shape, got \(2, 1\) and \(2, 3\)"):
+        accuracy(np.ones((2, 1)), np.ones((2, 3)))
 
 
 @pytest.fixture(scope="module")
@@ -131,17 +139,23 @@ def test_a_named_optimizer_keeps_its_state_between_calls():
     assert isinstance(net.optimizer, scratch.SGD) and net.optimizer.iterations == 1
 
 
-def test_profile_step_times_each_phase_of_a_training_step():
-    from scratch.training import PHASES, profile_step
+def test_profile_step_times_each_phase_and_leaves_the_network_as_it_was(monkeypatch):
     X, y = make_xy([4, 6, 1], "binary_crossentropy", m=64, seed=0)
     net = scratch.Network([4, 6, 1], seed=0)
-    before = net.get_weights()
+    scratch.fit(net, X, y, epochs=1, batch_size=16, verbose=0)
+    before, own = net.get_weights(), net.optimizer
+    stepped = []
+    real = scratch.Adam.apply_gradients
+    monkeypatch.setattr(scratch.Adam, "apply_gradients",
+                        lambda self, *a: (stepped.append((self, net.get_weights()[0].copy())), real(self, *a)))
     profile = profile_step(net, X, y, batch_size=16, steps=3, rounds=2)
     assert set(profile) == {*PHASES, "step", "matmul"}
     assert all(v > 0 for v in profile.values())
     assert profile["step"] == pytest.approx(sum(profile[p] for p in PHASES))
-    assert net.optimizer.iterations == 3 * 2  # it trains, as fit's steps do
-    assert not np.array_equal(before[0], net.get_weights()[0])
+    assert len(stepped) == 3 * 2 and own not in {opt for opt, _ in stepped}  # fresh optimizers, one a round
+    assert not np.array_equal(stepped[-1][1], before[0])  # the steps did train
+    assert all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))  # and were taken back
+    assert net.optimizer is own and own.iterations == 4
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -150,7 +164,6 @@ def test_profile_step_times_each_phase_of_a_training_step():
     (dict(batch_size=4, rounds=1.5), "rounds must be an integer >= 1"),
 ])
 def test_profile_step_bad_input(kwargs, message):
-    from scratch.training import profile_step
     X, y = make_xy([4, 6, 1], "binary_crossentropy", m=8, seed=0)
     with pytest.raises(ValueError, match=message):
         profile_step(scratch.Network([4, 6, 1]), X, y, **kwargs)
