@@ -203,7 +203,7 @@ def describe(hyperparameters: dict, space: dict) -> str:
     return " ".join(parts)
 
 
-def write_results(out: str, rows: list[dict], space: dict, record: dict) -> None:
+def write_results(out: str, rows: list[dict], space: dict, record: dict, device: str) -> None:
     fields = ["rank", "trial_id", "status", "init_mode", "activation", "hidden_units", "learning_rate", "batch_size",
               "best_val_loss", "val_accuracy", "best_epoch", "epochs", "executions", "seconds"]
     with open(os.path.join(out, "results.csv"), "w", newline="") as f:
@@ -213,7 +213,7 @@ def write_results(out: str, rows: list[dict], space: dict, record: dict) -> None
             hp = {k: r["hyperparameters"].get(k, space[k][0]) for k in space}
             writer.writerow({"rank": rank, **{k: r[k] for k in fields if k in r}, **hp})
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"command": PROG, "sweep": record, "versions": {"tensorflow": tf.__version__,
+        json.dump({"command": PROG, "sweep": record, "device": device, "versions": {"tensorflow": tf.__version__,
                    "keras": keras.__version__, "keras_tuner": keras_tuner.__version__}, "trials": rows}, f, indent=2)
         f.write("\n")
 
@@ -388,7 +388,7 @@ def main(argv=None) -> int:
         return 0
     rows = collect(args.out, tuner)
     print(render(rows, space))
-    write_results(args.out, rows, space, record)
+    write_results(args.out, rows, space, record, device)
     path = plot(args.out, rows, space, f"{data.name}: validation loss per trial ({args.oracle} search)")
     done = sum(r["status"] == "COMPLETED" for r in rows)
     print(f"{done}/{len(rows)} trials completed; {os.path.join(args.out, 'results.csv')}, results.json, {path}, "

@@ -67,6 +67,7 @@ def test_a_grid_sweep_tries_every_init_mode_once_and_writes_its_results(sweep, c
     with open(os.path.join(out, "results.json")) as f:
         report = json.load(f)
     assert report["sweep"]["space"]["init_mode"] == list(INIT_MODES) and len(report["trials"]) == 8
+    assert report["device"] == "/device:CPU:0" and report["versions"]["keras"] and report["versions"]["tensorflow"]
     assert all(len(t["val_loss_curves"][0]) == 2 for t in report["trials"])
     with open(os.path.join(out, "val_loss.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
