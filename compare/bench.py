@@ -3,8 +3,8 @@
 For each network and batch size, both sides train one epoch of Adam to warm up, then
 ``--repeats`` timed epochs, taking turns; each side's fastest epoch counts.  Scratch's epochs
 are whole ``scratch.fit`` calls (their setup included); Keras's are one-epoch ``model.fit``
-calls, timed from the epoch's start by a callback (the call's setup left out).  One process, the same float32
-data, the CPU by default (``--device`` moves Keras; scratch always runs on the CPU).  The
+calls, timed from the epoch's start by a callback (the call's setup left out).  One process,
+the same float32 data, the CPU by default (``--device`` moves Keras; scratch always runs on the CPU).  The
 machine's float32 GEMM rate is measured with NumPy in the same run, and the scratch path's
 FLOP/s are reported as a fraction of it, twice: counted as the issue counts them
 (6 x parameters x samples), and as the matrix products scratch actually does (it skips the
@@ -133,11 +133,10 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
     The two sides take turns, one epoch each, Keras first in even turns and scratch first in
     odd ones: a ``model.fit`` call of one epoch, timed inside by a callback from the epoch's
     start to its end (the call's setup not counted: measured, epochs so timed are at least as
-    fast as epochs inside one long call), and one whole ``scratch.fit`` call; then NumPy's GEMM rate,
-    the reference for scratch's FLOP/s, then a scratch step phase by phase
-    (``scratch.training.profile_step``).  A shared CPU's speed
-    drifts over seconds (by 2x on the 2-core machine of the README's table); turns spread that
-    drift over both sides alike.  (Timing scratch inside a Keras callback was tried, and is
+    fast as epochs inside one long call), and one whole ``scratch.fit`` call.  Then NumPy's
+    GEMM rate, the reference for scratch's FLOP/s, and a scratch step phase by phase
+    (``scratch.training.profile_step``).  A shared CPU's speed drifts over seconds (by 2x on
+    the 2-core machine of the README's table); turns spread that drift over both sides alike.  (Timing scratch inside a Keras callback was tried, and is
     unfair to scratch: Keras's input pipeline prepares the next epoch meanwhile.)
     """
     out, loss = ("sigmoid", "binary_crossentropy") if network.layers[-1] == 1 else ("softmax", "categorical_crossentropy")

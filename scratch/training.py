@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from scratch import optimizers
-from scratch.layers import ones_of, matmul
+from scratch.layers import matmul, ones_of
 from scratch.network import Network
 
 
