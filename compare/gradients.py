@@ -20,6 +20,7 @@ import compare  # quiets TensorFlow's C++ log before it is imported, and starts 
 import keras_ref
 import scratch
 import tensorflow as tf
+from scratch import tolerances
 from compare.cli import (
     Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
     add_device_arguments, chosen_device, config_from, count, positive_float,
@@ -48,15 +49,24 @@ class Config:
     batch_size: int = 32
     l2: float = 0.0
     seed: int = 0
-    tol_float32: float = 1e-5
-    tol_float64: float = 1e-10
-    fd_tol: float = 1e-7
+    tol_float32: float | None = None  # None: scratch.tolerances.network for these sizes
+    tol_float64: float | None = None
+    fd_tol: float | None = None  # None: scratch.tolerances.finite_differences per tensor
     fd_step: float = 1e-5
     keras_compat: frozenset = frozenset(scratch.keras_compat.QUIRKS)
     perturb: str | None = None
 
     def tolerance(self, dtype: str) -> float:
-        return self.tol_float64 if dtype == "float64" else self.tol_float32
+        """The flag's value, else N eps for this network and batch (``scratch.tolerances.network``)."""
+        given = self.tol_float64 if dtype == "float64" else self.tol_float32
+        return given if given is not None else tolerances.network(dtype, self.layers, self.batch_size, self.l2 > 0)
+
+    def fd_tolerances(self, backprop: dict, fd: dict) -> dict[str, float]:
+        """Per gradient tensor: the flag's value, else ``scratch.tolerances.finite_differences``."""
+        if self.fd_tol is not None:
+            return {k: self.fd_tol for k in backprop}
+        return {k: tolerances.finite_differences(self.fd_step, np.size(g), np.linalg.norm(g) + np.linalg.norm(fd[k]))
+                for k, g in backprop.items()}
 
 
 def make_batch(layers, loss: str, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +131,7 @@ def run_case(config: Config, model, net, twin, init_mode: str, dtype: str, X, Y)
     backprop = {k: np.where(kink, 0.0, backprop[k]) for k, kink in zip(names, kinks)}
 
     quantities = compare_named(keras_side, scratch_side, config.tolerance(dtype))
-    finite = compare_named(fd, backprop, config.fd_tol)
+    finite = compare_named(fd, backprop, config.fd_tolerances(backprop, fd))
     for k, kink in zip(names, kinks):
         finite[k]["kink_entries"] = int(kink.sum())
     return {
@@ -171,6 +181,19 @@ def render(results: list[dict]) -> str:
     return table.render()
 
 
+def describe_tolerance(config: Config) -> str:
+    n = tolerances.network_terms(config.layers, config.batch_size, config.l2 > 0)
+    derived = config.tol_float64 is None and config.tol_float32 is None
+    return ((f"{n} eps: " if derived else "")
+            + f"{config.tolerance('float64'):.1e} in float64, {config.tolerance('float32'):.1e} in float32")
+
+
+def describe_fd_tolerance(config: Config) -> str:
+    if config.fd_tol is not None:
+        return f"{config.fd_tol:g}"
+    return f"sqrt(size) (h^2 + eps/h) / norm, h = {config.fd_step:g}"
+
+
 def describe_failures(results: list[dict]) -> list[str]:
     lines = []
     for r in results:
@@ -203,11 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Keras's L2 factor on every kernel (the lecture's lambda / (2 m))")
     p.add_argument("--seed", type=count, default=d.seed, help="seed of the batch and of Keras's initializers")
     p.add_argument("--tol-float32", type=positive_float, default=d.tol_float32,
-                   help="largest relative difference allowed in float32")
+                   help="largest relative difference allowed in float32 (default: N eps, N the roundings "
+                        "along the network's longest path, see scratch/tolerances.py)")
     p.add_argument("--tol-float64", type=positive_float, default=d.tol_float64,
-                   help="largest relative difference allowed in float64")
+                   help="largest relative difference allowed in float64 (default: N eps, as for float32)")
     p.add_argument("--fd-tol", type=positive_float, default=d.fd_tol,
-                   help="largest relative difference between backprop and finite differences")
+                   help="largest relative difference between backprop and finite differences "
+                        "(default: per tensor, sqrt(size) (h^2 + eps / h) / its norm)")
     p.add_argument("--fd-step", type=positive_float, default=d.fd_step, help="finite-difference step h")
     add_device_arguments(p)
     add_compat_arguments(p)
@@ -255,8 +280,8 @@ def main(argv=None) -> int:
     print(render(results))
     for line in describe_failures(results):
         print(line)
-    print(f"{passed}/{len(results)} cases agree (relative difference <= {config.tol_float64:g} in float64, "
-          f"<= {config.tol_float32:g} in float32; backprop vs finite differences <= {config.fd_tol:g})")
+    print(f"{passed}/{len(results)} cases agree (relative difference <= {describe_tolerance(config)}; "
+          f"backprop vs finite differences <= {describe_fd_tolerance(config)})")
     if args.json:
         write_json(args.json, json_report(PROG, passed == len(results), config, elapsed, device_name, cases=results))
     return 0 if passed == len(results) else 1

@@ -34,12 +34,17 @@ def errors(a, b) -> dict[str, float]:
     }
 
 
-def compare_named(reference: dict, candidate: dict, tol: float) -> dict[str, dict]:
-    """For each key: ``errors(reference[key], candidate[key])`` and ``passed = rel_diff <= tol``."""
+def compare_named(reference: dict, candidate: dict, tol: float | dict[str, float]) -> dict[str, dict]:
+    """For each key: ``errors(reference[key], candidate[key])`` and ``passed = rel_diff <= tol``.
+
+    ``tol`` is one tolerance for every key, or one per key (then recorded as ``tolerance``).
+    """
     out = {}
     for key in reference:
         e = errors(reference[key], candidate[key])
-        e["passed"] = bool(e["rel_diff"] <= tol)
+        if isinstance(tol, dict):
+            e["tolerance"] = tol[key]
+        e["passed"] = bool(e["rel_diff"] <= (tol[key] if isinstance(tol, dict) else tol))
         out[key] = e
     return out
 

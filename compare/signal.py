@@ -11,6 +11,7 @@ tanh.  Exit 0 when both sides agree everywhere, 1 when not, 2 on bad input.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from compare.cli import (
 )
 from compare.report import Table, die, errors, json_report, write_json
 from compare.transfer import keras_to_scratch
+from scratch import tolerances
 
 PROG = "compare.signal"
 
@@ -42,11 +44,19 @@ class Config:
     activations: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky_relu")
     dtype: str = "float64"
     seed: int = 0
-    tol: float = 1e-10
+    tol: float | None = None  # None: derived, see tolerance()
 
     @property
     def layers(self) -> list[int]:
         return [self.inputs] + [self.width] * self.depth + [1]
+
+    def tolerance(self) -> float:
+        """``--tol``, else N eps: the network's roundings (``scratch.tolerances.network_terms``) plus
+        log2(m width) for the std itself, which NumPy sums pairwise on both sides."""
+        if self.tol is not None:
+            return self.tol
+        n = tolerances.network_terms(self.layers, self.batch_size) + math.ceil(math.log2(self.batch_size * self.width))
+        return tolerances.sums(self.dtype, n)
 
 
 def layer_stds(model, net, X, Y) -> dict[str, dict[str, list[float]]]:
@@ -81,7 +91,7 @@ def run(config: Config) -> list[dict]:
                          for key in ("activation_std", "gradient_std")}
             # judged layer by layer (max_rel): a deep layer's std is orders of magnitude below the first's
             results.append({"init_mode": init_mode, "activation": activation, **stds, "agreement": agreement,
-                            "passed": all(e["max_rel"] <= config.tol for e in agreement.values())})
+                            "passed": all(e["max_rel"] <= config.tolerance() for e in agreement.values())})
     return results
 
 
@@ -140,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--activations", type=list_of("activation", keras_ref.HIDDEN_ACTIVATIONS), default=d.activations)
     p.add_argument("--dtype", choices=keras_ref.DTYPES, default=d.dtype)
     p.add_argument("--tol", type=positive_float, default=None,
-                   help="largest relative difference between the two sides' stds (1e-10 float64, 1e-5 float32)")
+                   help="largest relative difference between the two sides' stds (default: N eps, see Config.tolerance)")
     p.add_argument("--seed", type=count, default=d.seed)
     p.add_argument("--plot", metavar="PATH", default="signal.png", help="the PNG to write ('none' for no plot)")
     add_device_arguments(p)
@@ -156,9 +166,8 @@ def main(argv=None) -> int:
     plot_path = None if args.plot == "none" else args.plot
     if plot_path:
         check_new_file(plot_path, "--plot", args.overwrite, parser)
-    tol = args.tol or (1e-10 if args.dtype == "float64" else 1e-5)
     config = Config(depth=args.depth, width=args.width, batch_size=args.batch_size, init_modes=args.init_modes,
-                    activations=args.activations, dtype=args.dtype, seed=args.seed, tol=tol)
+                    activations=args.activations, dtype=args.dtype, seed=args.seed, tol=args.tol)
     device_name = chosen_device(args, parser)
     try:
         with tf.device(device_name):
@@ -173,7 +182,7 @@ def main(argv=None) -> int:
     if plot_path:
         plot(results, config, plot_path)
         print(f"plot: {plot_path}")
-    print(f"{passed}/{len(results)} cases agree (relative error of every layer's std <= {tol:g}) "
+    print(f"{passed}/{len(results)} cases agree (relative error of every layer's std <= {config.tolerance():.1e}) "
           f"in {elapsed:.1f} s")
     if args.json:
         write_json(args.json, json_report(PROG, passed == len(results), config, elapsed, device_name, cases=results))

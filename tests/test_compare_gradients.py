@@ -3,9 +3,11 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from compare import gradients
+from scratch import tolerances
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +31,16 @@ def test_default_matrix_passes(default_run):
     assert report["config"]["layers"] == [4, 6, 1] and report["seed"] == 0 and report["device"]
 
 
-def test_tolerances_are_the_promised_ones(default_run):
+def test_tolerances_are_derived_from_epsilon_and_the_network(default_run):
+    """N eps for the 4-6-1 network on a batch of 32 (scratch.tolerances.network), per tensor for
+    finite differences; every quantity within them."""
     for case in default_run[1]["cases"]:
-        assert case["tolerance"] == (1e-10 if case["dtype"] == "float64" else 1e-5)
+        assert case["tolerance"] == tolerances.network(case["dtype"], (4, 6, 1), 32)
+        assert case["tolerance"] == 97 * np.finfo(case["dtype"]).eps
         for e in case["quantities"].values():
             assert e["rel_diff"] <= case["tolerance"]
+        for e in case["finite_differences"].values():
+            assert e["rel_diff"] <= e["tolerance"]
 
 
 def test_zero_init_mode_compares_all_zero_gradients(default_run):
@@ -64,8 +71,8 @@ def test_negative_control_perturbation_is_reported(tmp_path, capsys, key, failin
 
 
 def test_without_keras_compat_the_float32_roundings_show(capsys):
-    """Each quirk left out breaks float64 parity at 1e-13; with all of them it holds at 1e-13."""
-    args = ["--init-modes", "he_normal", "--dtypes", "float64", "--tol-float64", "1e-13"]
+    """Each quirk left out breaks float64 parity at N eps; with all of them it holds."""
+    args = ["--init-modes", "he_normal", "--dtypes", "float64"]
     assert gradients.main(args + ["--activations", "leaky_relu", "--drop-quirk", "leaky_relu_slope"]) == 1
     assert gradients.main(args + ["--activations", "tanh", "--l2", "0.01", "--drop-quirk", "l2_factor"]) == 1
     assert gradients.main(args + ["--activations", "tanh", "--no-keras-compat"]) == 0  # nothing to reproduce
