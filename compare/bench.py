@@ -20,11 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import compare  # noqa: F401  (quiets TensorFlow's C++ log before it is imported)
-import keras
+import compare  # noqa: F401  (starts the clock)
 import keras_ref
 import scratch
-import tensorflow as tf
+from keras_ref import quiet
 from compare.cli import (
     Parser, add_device_arguments, add_output_arguments, check_output, chosen_device, count, list_of, positive_int,
 )
@@ -152,7 +151,7 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
     steps = min(100, -(-len(X) // batch_size))
 
     def keras_turn():
-        timer = EpochTimer()
+        timer = epoch_timer()
         model.fit(X, Y, epochs=1, batch_size=batch_size, verbose=0, callbacks=[timer])
         keras_times.extend(timer.seconds)
 
@@ -171,20 +170,25 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
             "scratch_step_s": min(profiles[1:], key=lambda p: p["step"])}
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Seconds of each epoch of a ``fit`` call, from ``on_epoch_begin`` to ``on_epoch_end``: what
-    every epoch of a long ``fit`` costs (its data iterator included), without the call's own
-    setup (data adapter, callbacks), which a real run pays once."""
+def epoch_timer():
+    """A Keras callback that keeps the seconds of each epoch of a ``fit`` call in ``.seconds``,
+    from ``on_epoch_begin`` to ``on_epoch_end``: what every epoch of a long ``fit`` costs (its
+    data iterator included), without the call's own setup (data adapter, callbacks), which a
+    real run pays once."""
+    keras = quiet.keras()
 
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.perf_counter()
+        def on_epoch_begin(self, epoch, logs=None):
+            self._started = time.perf_counter()
 
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._started)
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._started)
+
+    return EpochTimer()
 
 
 def run(networks, batch_sizes, seed: int, repeats: int = 5, progress=print) -> tuple[list[dict], list[float]]:
@@ -278,7 +282,8 @@ def main(argv=None) -> int:
     info = versions()
     print(f"{PROG}: float32, Adam, fastest of {args.repeats} epochs after a warm-up epoch; device {device_name}, "
           f"TensorFlow {info['tensorflow']}, Keras {info['keras']}, NumPy {info['numpy']}", flush=True)
-    with tf.device(device_name):
+    from keras_ref.devices import placed
+    with placed(device_name):
         rows, rates = run(args.networks, args.batch_sizes, args.seed, args.repeats,
                           progress=lambda line: print(line, file=sys.stderr, flush=True))
     libraries = blas()

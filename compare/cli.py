@@ -11,11 +11,19 @@ from scratch.keras_compat import QUIRKS
 def add_device_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto",
                    help="where TensorFlow runs Keras: auto (the first GPU, else the CPU), cpu, gpu, cpu:N, gpu:N")
-    p.add_argument("--log-placement", action="store_true", help="turn on TensorFlow's device placement log")
+    p.add_argument("--log-placement", action="store_true",
+                   help="turn on TensorFlow's device placement log (and show its start-up log)")
+    p.add_argument("--verbose", action="store_true", help="show TensorFlow's own start-up and C++ log lines")
 
 
 def chosen_device(args, parser) -> str:
-    """The TensorFlow device name for --device (one-line error and exit 2 if TensorFlow lacks it)."""
+    """The TensorFlow device name for --device (one-line error and exit 2 if TensorFlow lacks it).
+
+    TensorFlow is imported here, once the arguments are known to be good: quietly, unless
+    --verbose or --log-placement asks for its log (``keras_ref.quiet``).
+    """
+    from keras_ref.quiet import tensorflow
+    tensorflow(verbose=args.verbose or args.log_placement)
     from keras_ref.devices import log_placement, resolve_device
     try:
         name = resolve_device(args.device)

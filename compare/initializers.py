@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import compare  # quiets TensorFlow's C++ log before it is imported, and starts the clock
+import compare  # starts the clock
 import keras_ref
 import scratch
+from keras_ref import quiet
 from compare.cli import Parser, add_output_arguments, check_output, count, list_of, positive_float, positive_int
 from compare.report import Table, die, json_report, write_json
 from scratch import activations
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=positive_float, default=1e-3,
                    help="the Kolmogorov-Smirnov p-value below which the two samples differ")
     p.add_argument("--seed", type=count, default=0)
+    p.add_argument("--verbose", action="store_true", help="show TensorFlow's own start-up and C++ log lines")
     add_output_arguments(p)
     return p
 
@@ -180,6 +182,7 @@ def main(argv=None) -> int:
         parser.error(f"--alpha must be below 1, got {args.alpha}")
     check_output(args, parser)
     config = Config(args.init_modes, args.shapes, args.draws, args.alpha, args.seed)
+    quiet.tensorflow(verbose=args.verbose)
     try:
         results = [run_case(m, s, args.draws, args.seed, args.alpha) for m in args.init_modes for s in args.shapes]
         rows = table_11_1()

@@ -18,17 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import compare  # quiets TensorFlow's C++ log before it is imported, and starts the clock
-import keras
+import compare  # starts the clock
 import keras_ref
 import scratch
-import tensorflow as tf
 from compare.cli import (
     Parser, add_device_arguments, add_output_arguments, check_new_file, check_output, chosen_device, count, list_of,
     positive_float, positive_int,
 )
 from compare.report import Table, die, errors, json_report, write_json
 from compare.transfer import keras_to_scratch
+from keras_ref import quiet
 from scratch import tolerances
 
 PROG = "compare.signal"
@@ -61,8 +60,9 @@ class Config:
 
 def layer_stds(model, net, X, Y) -> dict[str, dict[str, list[float]]]:
     """Per hidden layer: std of A(l) and of dW(l), from Keras and from scratch."""
+    keras = quiet.keras()
     hidden = keras.Model(model.inputs, [layer.output for layer in model.layers[1:-1]])
-    k_acts = [np.asarray(a) for a in hidden(tf.constant(X), training=False)]
+    k_acts = [np.asarray(a) for a in hidden(keras.ops.convert_to_tensor(X), training=False)]
     _, _, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
     _, caches = net.forward(X)
     s_grads = net.loss_and_gradients(X, Y)[1]
@@ -170,7 +170,8 @@ def main(argv=None) -> int:
                     activations=args.activations, dtype=args.dtype, seed=args.seed, tol=args.tol)
     device_name = chosen_device(args, parser)
     try:
-        with tf.device(device_name):
+        from keras_ref.devices import placed
+        with placed(device_name):
             results = run(config)
     except ValueError as e:
         return die(PROG, str(e))

@@ -22,10 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import compare  # noqa: F401  (quiets TensorFlow's C++ log before it is imported)
-import keras
+import compare  # noqa: F401  (starts the clock)
 import keras_ref
-import tensorflow as tf
 import scratch
 from scratch import tolerances
 from compare.cli import (
@@ -34,7 +32,7 @@ from compare.cli import (
 )
 from compare.report import Table, die, errors, json_report, versions, weight_names, write_json
 from compare.transfer import keras_to_scratch
-from keras_ref import datasets
+from keras_ref import datasets, quiet
 from scratch.training import batch_indices
 
 PROG = "compare.training"
@@ -52,7 +50,8 @@ OPTIMIZERS = {
     "rmsprop_centered": ("rmsprop", {"learning_rate": 0.001, "momentum": 0.5, "centered": True}),
     "adam": ("adam", {"learning_rate": 0.001}),
 }
-KERAS_OPTIMIZERS = {"sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
+#: The Keras class of each kind, in ``keras.optimizers``.
+KERAS_OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam"}
 #: Where Keras 3 keeps each scratch slot: the optimizer's list attribute, one entry per variable.
 KERAS_SLOTS = {
     "sgd": {"momentum": "momentums"},
@@ -95,7 +94,8 @@ def make_optimizers(name: str, learning_rate: float | None):
     kind, kwargs = OPTIMIZERS[name]
     if learning_rate is not None:
         kwargs = kwargs | {"learning_rate": learning_rate}
-    return scratch.optimizers.OPTIMIZERS[kind](**kwargs), KERAS_OPTIMIZERS[kind](**kwargs)
+    keras_optimizer = getattr(quiet.keras().optimizers, KERAS_OPTIMIZERS[kind])
+    return scratch.optimizers.OPTIMIZERS[kind](**kwargs), keras_optimizer(**kwargs)
 
 
 def keras_slots(optimizer, kind: str, n_params: int) -> dict[str, list[np.ndarray]]:
@@ -431,7 +431,8 @@ def main(argv=None) -> int:
               + (f", perturbed after step {config.perturb_step}" if config.perturb_step else ""), flush=True)
         info = versions()
         print(f"device {device_name}, TensorFlow {info['tensorflow']}, Keras {info['keras']}", flush=True)
-        with tf.device(device_name):
+        from keras_ref.devices import placed
+        with placed(device_name):
             steps, fits = run(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
     except ValueError as e:
         return die(PROG, str(e))

@@ -5,10 +5,14 @@ copy: same count, same shapes, values cast to the receiving side's dtype.
 """
 from __future__ import annotations
 
-import keras
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 import scratch
+
+if TYPE_CHECKING:
+    import keras
 
 
 def _check_same_layout(source: list[np.ndarray], target: list[np.ndarray], direction: str) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-import tensorflow as tf
+from keras_ref.quiet import tensorflow
+
+tf = tensorflow()
 
 DEVICE_CHOICES = "auto, cpu, gpu, cpu:N or gpu:N"
 
@@ -33,6 +35,11 @@ def resolve_device(spec: str) -> str:
     if wanted >= len(devices):
         raise ValueError(f"device {spec!r} is not available; TensorFlow sees: {', '.join(visible_devices())}")
     return devices[wanted].name
+
+
+def placed(name: str):
+    """``with placed(name):`` builds and runs what is inside on that TensorFlow device."""
+    return tf.device(name)
 
 
 def log_placement(enabled: bool = True) -> None:

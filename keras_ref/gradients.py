@@ -1,9 +1,12 @@
 """Loss and gradients as ``model.fit`` computes them, traced once per model."""
 from __future__ import annotations
 
-import keras
 import numpy as np
-import tensorflow as tf
+
+from keras_ref.quiet import tensorflow
+
+tf = tensorflow()
+import keras  # noqa: E402  (after TensorFlow's quiet start)
 
 def _trace(model: keras.Model):
     """The body of Keras's TensorFlow ``train_step`` up to the gradients, as one ``tf.function``.

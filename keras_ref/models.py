@@ -4,25 +4,22 @@ from __future__ import annotations
 import contextlib
 from typing import Sequence
 
-import keras
 import numpy as np
 
-#: The eight ``init_mode`` names, in the lecture's order; each is a ``keras.initializers.get`` name.
-INIT_MODES = (
-    "uniform", "lecun_uniform", "normal", "zero",
-    "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
+from keras_ref.names import (  # noqa: F401  (re-exported)
+    DTYPES, HIDDEN_ACTIVATIONS, INIT_MODES, LEAKY_RELU_SLOPE, LOSSES, OUTPUT_ACTIVATIONS,
 )
-#: The lecture's leaky ReLU slope (Keras's own default is 0.2).
-LEAKY_RELU_SLOPE = 0.01
-HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
-OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax",)
+from keras_ref.quiet import tensorflow
+
+tensorflow()
+import keras  # noqa: E402  (after TensorFlow's quiet start)
+
 LOSS_CLASSES = {
     "binary_crossentropy": keras.losses.BinaryCrossentropy,
     "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
     "mean_squared_error": keras.losses.MeanSquaredError,
 }
-LOSSES = tuple(LOSS_CLASSES)
-DTYPES = ("float32", "float64")
+assert tuple(LOSS_CLASSES) == LOSSES
 
 
 @keras.saving.register_keras_serializable(package="keras_ref")

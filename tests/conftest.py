@@ -1,6 +1,34 @@
 import functools
+import os
 
 import pytest
+
+#: Modules whose assertions depend on how BLAS rounds: .ci/run runs them again under other
+#: OpenBLAS kernels and one thread (``pytest -m numerics``).
+NUMERICS = {
+    "test_activations", "test_compare_gradients", "test_compare_signal", "test_compare_training",
+    "test_layers", "test_losses", "test_network", "test_optimizers", "test_parity", "test_training",
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "numerics: depends on BLAS's rounding; run under several kernels in CI")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in NUMERICS:
+            item.add_marker(pytest.mark.numerics)
+
+
+def pytest_report_header(config):
+    """Which BLAS kernel and thread count actually ran (threadpoolctl), and what was asked for."""
+    import numpy  # noqa: F401  (loads its BLAS, which threadpoolctl then reports)
+    from threadpoolctl import threadpool_info
+    asked = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS") if k in os.environ}
+    ran = ", ".join(f"{i['internal_api']} {i.get('architecture') or ''} x{i['num_threads']} ({i['filepath'].rsplit('/', 2)[-2]})"
+                    for i in threadpool_info() if i["user_api"] == "blas")
+    return f"BLAS: {ran or 'none loaded'}; environment: {asked or 'defaults'}"
 
 
 @pytest.fixture(scope="session")
