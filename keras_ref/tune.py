@@ -63,6 +63,11 @@ class SweepHyperModel(keras_tuner.HyperModel):
                             init_mode=self._pick(hp, "init_mode"), seed=seed)
         compile_model(model, self.data.loss, "float32",
                       optimizer=keras.optimizers.Adam(learning_rate=self._pick(hp, "learning_rate")))
+        # Adam's variables (iterations, learning rate, m and v of every weight) exist before
+        # fit, so that Hyperband's model.load_weights of the trial this one continues restores
+        # them with the weights.  Keras 3 skips the saved state of an optimizer not yet built,
+        # with only a warning, and the continued trial would restart Adam from step 0.
+        model.optimizer.build(model.trainable_variables)
         return model
 
     def fit(self, hp, model, *args, **kwargs):

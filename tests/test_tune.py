@@ -8,10 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 
+import numpy as np
 import pytest
 
-from keras_ref import INIT_MODES, tune
+from keras_ref import INIT_MODES, datasets, tune
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = ["--epochs", "2", "--data", "iris"]
@@ -181,10 +183,18 @@ def test_a_corrupt_sweep_record_is_refused(tmp_path, capsys):
     assert (out / "search.json").read_text() == "{not json"
 
 
-def test_hyperband_runs_its_brackets(tmp_path):
-    out = str(tmp_path / "out")
-    assert tune.main(["--oracle", "hyperband", "--epochs", "3", "--data", "iris", "--init-modes",
-                      "he_normal,zero,glorot_uniform", "--out", out]) == 0
+HYPERBAND = ["--oracle", "hyperband", "--epochs", "3", "--data", "iris", "--init-modes", "he_normal,zero,glorot_uniform"]
+
+
+@pytest.fixture(scope="module")
+def hyperband_sweep(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("hyperband") / "out")
+    return tune.main(HYPERBAND + ["--out", out]), out
+
+
+def test_hyperband_runs_its_brackets(hyperband_sweep):
+    code, out = hyperband_sweep
+    assert code == 0
     found = list(trials(out).values())
     budgets = {t["hyperparameters"]["values"].get("tuner/epochs") for t in found}
     assert len(found) > 3 and {1, 3} <= budgets  # short trials first, then survivors for longer
@@ -194,8 +204,85 @@ def test_hyperband_runs_its_brackets(tmp_path):
             assert all(len(c) == hp["tuner/epochs"] - hp["tuner/initial_epoch"] for c in t["val_loss_curves"])
 
 
+def reopened_hyperband(out):
+    """The sweep's tuner, reloaded from ``out`` as the command makes it, and the sweep's data."""
+    args = tune.build_parser().parse_args(HYPERBAND + ["--out", out])
+    data = datasets.load(args.data, seed=args.seed)
+    space = {"init_mode": list(args.init_modes), "activation": list(args.activations),
+             "hidden_units": list(args.hidden_units), "learning_rate": list(args.learning_rates),
+             "batch_size": list(args.batch_sizes)}
+    return tune.make_tuner(args.oracle, tune.SweepHyperModel(data, space, args.seed), out, args), data
+
+
+def saved_optimizer_state(path):
+    """The optimizer variables in a Keras 3 ``.weights.h5`` checkpoint, in the optimizer's own order."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        saved = f["optimizer"]["vars"]
+        return [np.array(saved[str(i)]) for i in range(len(saved))]
+
+
+def optimizer_state_differences(model, path) -> list[str]:
+    """The optimizer variables of ``model`` that differ from those saved at ``path``."""
+    saved = saved_optimizer_state(path)
+    differ = [] if len(saved) == len(model.optimizer.variables) else [
+        f"{len(model.optimizer.variables)} variables vs {len(saved)} saved"]
+    return differ + [v.path for v, s in zip(model.optimizer.variables, saved) if not np.array_equal(v.numpy(), s)]
+
+
+def continued_trials(tuner):
+    found = [t for t in tuner.oracle.trials.values() if "tuner/trial_id" in t.hyperparameters.values]
+    assert found  # the brackets continue at least one trial, or these tests would prove nothing
+    return found
+
+
+def test_a_continued_hyperband_trial_starts_with_its_parents_adam_state(hyperband_sweep):
+    _, out = hyperband_sweep
+    tuner, _ = reopened_hyperband(out)
+    for trial in continued_trials(tuner):
+        parent = tuner._get_checkpoint_fname(trial.hyperparameters.values["tuner/trial_id"])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = tuner._try_build(trial.hyperparameters)  # as Hyperband builds it before fit
+        assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+        saved = saved_optimizer_state(parent)
+        assert saved[0] > 0 and any(np.any(m != 0) for m in saved[2:])  # the parent took steps: m and v not zero
+        assert optimizer_state_differences(model, parent) == []  # iterations, learning rate, m and v
+
+
+def test_a_continued_hyperband_trial_counts_its_steps_on_from_its_parents(hyperband_sweep):
+    # What the sweep itself wrote: each checkpoint is saved at its trial's best epoch, so a continued
+    # trial's Adam step count is its parent's plus its own best epoch's steps (without its parent's,
+    # had the state been dropped).
+    _, out = hyperband_sweep
+    tuner, data = reopened_hyperband(out)
+    steps_per_epoch = -(-len(data.X_train) // 64)  # 64: the command's default batch size
+    with open(os.path.join(out, "results.json")) as f:
+        best_epoch = {t["trial_id"]: t["best_epoch"] for t in json.load(f)["trials"]}
+    for trial in continued_trials(tuner):
+        parent_steps = saved_optimizer_state(tuner._get_checkpoint_fname(trial.hyperparameters.values["tuner/trial_id"]))[0]
+        own_steps = saved_optimizer_state(tuner._get_checkpoint_fname(trial.trial_id))[0]
+        assert parent_steps > 0 and own_steps == parent_steps + best_epoch[trial.trial_id] * steps_per_epoch
+
+
+def test_negative_control_keras_drops_a_hyperband_parents_adam_state_into_an_unbuilt_optimizer(hyperband_sweep):
+    # keras-tuner's Hyperband loads the parent's checkpoint into the model as the hypermodel returns it;
+    # compiled with a fresh Adam, Keras 3 keeps the weights and skips the optimizer with a warning.
+    import keras
+    from keras_ref.models import compile_model
+    _, out = hyperband_sweep
+    tuner, data = reopened_hyperband(out)
+    trial = continued_trials(tuner)[0]
+    parent = tuner._get_checkpoint_fname(trial.hyperparameters.values["tuner/trial_id"])
+    model = tuner.hypermodel.build(trial.hyperparameters)
+    compile_model(model, data.loss, "float32", optimizer=keras.optimizers.Adam(float(model.optimizer.learning_rate)))
+    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
+        model.load_weights(parent)
+    assert int(model.optimizer.iterations) == 0
+    assert optimizer_state_differences(model, parent)[:2] == ["2 variables vs 10 saved", model.optimizer.iterations.path]
+
+
 def test_a_csv_table_sweeps(tmp_path, monkeypatch):
-    import numpy as np
     rng = np.random.default_rng(0)
     X = rng.standard_normal((120, 3))
     label = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
