@@ -23,137 +23,17 @@ import shutil
 import sys
 import time
 
-import keras
-import keras_tuner
 import numpy as np
-import tensorflow as tf
 
-from keras_ref import datasets
+from keras_ref import datasets, quiet
 from keras_ref.cli import Parser, Table, count, list_of, positive_int
-from keras_ref.devices import log_placement, resolve_device
-from keras_ref.models import HIDDEN_ACTIVATIONS, INIT_MODES, build_model, compile_model
+from keras_ref.names import HIDDEN_ACTIVATIONS, INIT_MODES
 
 PROG = "keras_ref.tune"
 ORACLES = ("grid", "random", "hyperband", "bayesian")
 #: The lecture's mini-batch slide.
 LECTURE_BATCH_SIZES = (64, 128, 256, 512, 1024)
 PROJECT = "sweep"
-
-
-class SweepHyperModel(keras_tuner.HyperModel):
-    """``keras_ref.build_model`` with its search space: the choices with more than one value."""
-
-    def __init__(self, data: datasets.Split, space: dict, seed: int):
-        super().__init__(name="init_mode_sweep")
-        self.data, self.space, self.seed = data, space, seed
-
-    def _pick(self, hp, name):
-        values = self.space[name]
-        return hp.Choice(name, list(values)) if len(values) > 1 else values[0]
-
-    def build(self, hp):
-        # Execution k of a trial draws its weights, and shuffles, with seed + k: repeated
-        # executions average over initial draws, and the same command gives the same sweep.
-        seed = self.seed + getattr(self, "executions", 0)
-        self.executions = getattr(self, "executions", 0) + 1
-        keras.utils.set_random_seed(seed)
-        layers = [self.data.n_features, self._pick(hp, "hidden_units"), self.data.n_outputs]
-        model = build_model(layers, hidden_activation=self._pick(hp, "activation"),
-                            output_activation=self.data.output_activation, loss=self.data.loss,
-                            init_mode=self._pick(hp, "init_mode"), seed=seed)
-        compile_model(model, self.data.loss, "float32",
-                      optimizer=keras.optimizers.Adam(learning_rate=self._pick(hp, "learning_rate")))
-        # Adam's variables (iterations, learning rate, m and v of every weight) exist before
-        # fit, so that Hyperband's model.load_weights of the trial this one continues restores
-        # them with the weights.  Keras 3 skips the saved state of an optimizer not yet built,
-        # with only a warning, and the continued trial would restart Adam from step 0.
-        model.optimizer.build(model.trainable_variables)
-        return model
-
-    def fit(self, hp, model, *args, **kwargs):
-        kwargs["verbose"] = 0  # keras-tuner's own display reports each trial; no bar per epoch
-        return model.fit(*args, batch_size=self._pick(hp, "batch_size"), **kwargs)
-
-
-class CurveRecorder(keras.callbacks.Callback):
-    """Writes each execution's per-epoch logs and seconds to ``curves/trial_<id>.json``.
-
-    keras-tuner 1.4 keeps only a trial's best epoch; the curves are what the plot draws.
-    """
-
-    def __init__(self, folder: str, trial_id: str):
-        super().__init__()
-        self.path = os.path.join(folder, f"trial_{trial_id}.json")
-
-    def on_train_begin(self, logs=None):
-        self.started, self.logs = time.perf_counter(), {}
-
-    def on_epoch_end(self, epoch, logs=None):
-        for k, v in (logs or {}).items():
-            self.logs.setdefault(k, []).append(float(v))
-
-    def on_train_end(self, logs=None):
-        record = {"executions": []}
-        if os.path.exists(self.path):
-            with open(self.path) as f:
-                record = json.load(f)
-        record["executions"].append({"seconds": time.perf_counter() - self.started,
-                                     "tuner_id": os.environ.get("KERASTUNER_TUNER_ID", "local"), **self.logs})
-        with open(self.path, "w") as f:
-            json.dump(record, f)
-
-
-class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
-    """keras-tuner 1.4's grid oracle, able to resume.
-
-    It does not save the order of the combinations it has tried (``_ordered_ids``) nor the
-    trials whose successor it still has to find (``_populate_next``), so a reloaded grid
-    search fails with ``KeyError`` at its next trial.  Both are rebuilt here from the trials
-    themselves, in the oracle's own combination order: every gap in the grid is found again,
-    and no finished combination is tried twice.
-    """
-
-    def reload(self):
-        super().reload()
-        order = sorted(self.trials, key=functools.cmp_to_key(
-            lambda a, b: self._compare(self.trials[a].hyperparameters.values, self.trials[b].hyperparameters.values)))
-        self._ordered_ids = type(self._ordered_ids)()
-        for trial_id in order:
-            self._ordered_ids.insert(trial_id)
-        self._populate_next = list(order)
-
-
-def make_tuner(oracle: str, hypermodel, out: str, args):
-    """A keras-tuner tuner with ``oracle``'s search, recording curves for every trial it runs."""
-    common = dict(objective="val_loss", seed=args.seed)
-    curves = os.path.join(out, "curves")
-    # Hyperband's own tuner class runs its brackets (tuner/epochs, tuner/initial_epoch, reloading
-    # the weights of the trial it continues); the others are the plain tuner over an oracle.
-    base = keras_tuner.Hyperband if oracle == "hyperband" else keras_tuner.Tuner
-    if oracle == "grid":
-        search = {"oracle": ResumableGridSearchOracle(**common)}
-    elif oracle == "random":
-        search = {"oracle": keras_tuner.oracles.RandomSearchOracle(max_trials=args.max_trials, **common)}
-    elif oracle == "bayesian":
-        search = {"oracle": keras_tuner.oracles.BayesianOptimizationOracle(max_trials=args.max_trials, **common)}
-    else:
-        search = {"max_epochs": args.epochs, **common}
-
-    class Tuner(base):
-        def run_trial(self, trial, *fit_args, **fit_kwargs):
-            self.hypermodel.executions = 0
-            recorder = CurveRecorder(curves, trial.trial_id)
-            if os.path.exists(recorder.path):  # a retried trial starts its curves and logs afresh
-                os.remove(recorder.path)
-                shutil.rmtree(os.path.join(out, "tensorboard", trial.trial_id), ignore_errors=True)
-            callbacks = list(fit_kwargs.pop("callbacks", [])) + [recorder]
-            if is_worker():  # keras-tuner's display speaks on the chief only
-                print(f"{PROG}: {os.environ.get('KERASTUNER_TUNER_ID')} runs trial {trial.trial_id} "
-                      f"{trial.hyperparameters.values}", flush=True)
-            return super().run_trial(trial, *fit_args, callbacks=callbacks, **fit_kwargs)
-
-    return Tuner(hypermodel=hypermodel, executions_per_trial=args.executions_per_trial,
-                 directory=out, project_name=PROJECT, overwrite=False, **search)
 
 
 def data_identity(args) -> str:
@@ -218,8 +98,9 @@ def write_results(out: str, rows: list[dict], space: dict, record: dict, device:
             hp = {k: r["hyperparameters"].get(k, space[k][0]) for k in space}
             writer.writerow({"rank": rank, **{k: r[k] for k in fields if k in r}, **hp})
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"command": PROG, "sweep": record, "device": device, "versions": {"tensorflow": tf.__version__,
-                   "keras": keras.__version__, "keras_tuner": keras_tuner.__version__}, "trials": rows}, f, indent=2)
+        from keras_ref.sweep import versions
+        json.dump({"command": PROG, "sweep": record, "device": device, "versions": versions(),
+                   "trials": rows}, f, indent=2)
         f.write("\n")
 
 
@@ -294,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="tune_results", metavar="DIR", help="where the sweep and its results live")
     p.add_argument("--overwrite", action="store_true", help="start afresh, deleting DIR's earlier sweep")
     p.add_argument("--device", default="auto", help="auto, cpu, gpu, cpu:N or gpu:N")
-    p.add_argument("--log-placement", action="store_true")
+    p.add_argument("--log-placement", action="store_true",
+                   help="turn on TensorFlow's device placement log (and show its start-up log)")
+    p.add_argument("--verbose", action="store_true", help="show TensorFlow's own start-up and C++ log lines")
     return p
 
 
@@ -363,6 +246,12 @@ def main(argv=None) -> int:
             data = datasets.load_csv(args.data, args.target, seed=args.seed)
         else:
             data = datasets.load(args.data, seed=args.seed)
+    except ValueError as e:
+        parser.error(str(e))
+    quiet.tensorflow(verbose=args.verbose or args.log_placement)
+    from keras_ref import sweep
+    from keras_ref.devices import log_placement, placed, resolve_device
+    try:
         device = resolve_device(args.device)
     except ValueError as e:
         parser.error(str(e))
@@ -381,13 +270,12 @@ def main(argv=None) -> int:
     print(f"{PROG}: {args.oracle} search over {', '.join(f'{k} ({len(v)})' for k, v in searched.items()) or 'nothing'}"
           f" on {data.name} ({len(data.X_train)} training, {len(data.X_val)} validation examples), "
           f"{args.epochs} epochs, device {device}, results in {args.out}", flush=True)
-    tuner = make_tuner(args.oracle, SweepHyperModel(data, space, args.seed), args.out, args)
+    tuner = sweep.make_tuner(args.oracle, sweep.SweepHyperModel(data, space, args.seed), args.out, args)
     started = time.perf_counter()
-    with tf.device(device):
+    with placed(device):
         tuner.search(data.X_train.astype("float32"), data.y_train.astype("float32"), epochs=args.epochs,
                      validation_data=(data.X_val.astype("float32"), data.y_val.astype("float32")),
-                     callbacks=[keras.callbacks.TensorBoard(log_dir=os.path.join(args.out, "tensorboard"))],
-                     verbose=1)
+                     callbacks=[sweep.tensorboard(os.path.join(args.out, "tensorboard"))], verbose=1)
     if is_worker():
         print(f"{PROG}: worker {os.environ.get('KERASTUNER_TUNER_ID')} done in {time.perf_counter() - started:.0f} s")
         return 0

@@ -206,12 +206,13 @@ def test_hyperband_runs_its_brackets(hyperband_sweep):
 
 def reopened_hyperband(out):
     """The sweep's tuner, reloaded from ``out`` as the command makes it, and the sweep's data."""
+    from keras_ref import sweep as keras_side
     args = tune.build_parser().parse_args(HYPERBAND + ["--out", out])
     data = datasets.load(args.data, seed=args.seed)
     space = {"init_mode": list(args.init_modes), "activation": list(args.activations),
              "hidden_units": list(args.hidden_units), "learning_rate": list(args.learning_rates),
              "batch_size": list(args.batch_sizes)}
-    return tune.make_tuner(args.oracle, tune.SweepHyperModel(data, space, args.seed), out, args), data
+    return keras_side.make_tuner(args.oracle, keras_side.SweepHyperModel(data, space, args.seed), out, args), data
 
 
 def saved_optimizer_state(path):

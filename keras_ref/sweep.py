@@ -1,0 +1,149 @@
+"""The Keras side of ``python -m keras_ref.tune``: the hypermodel, its callbacks and the tuner.
+
+Kept apart from the command so that ``--help`` and bad arguments answer before TensorFlow is
+imported; ``keras_ref.tune.main`` imports this module once the arguments are good.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import time
+
+from keras_ref import datasets
+from keras_ref.quiet import tensorflow
+
+tf = tensorflow()
+import keras  # noqa: E402  (after TensorFlow's quiet start)
+import keras_tuner  # noqa: E402
+
+from keras_ref.models import build_model, compile_model  # noqa: E402
+from keras_ref.tune import PROG, PROJECT, is_worker  # noqa: E402
+
+
+def versions() -> dict[str, str]:
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "keras_tuner": keras_tuner.__version__}
+
+
+def tensorboard(log_dir: str):
+    """Keras's TensorBoard callback, writing under ``log_dir``."""
+    return keras.callbacks.TensorBoard(log_dir=log_dir)
+
+
+class SweepHyperModel(keras_tuner.HyperModel):
+    """``keras_ref.build_model`` with its search space: the choices with more than one value."""
+
+    def __init__(self, data: datasets.Split, space: dict, seed: int):
+        super().__init__(name="init_mode_sweep")
+        self.data, self.space, self.seed = data, space, seed
+
+    def _pick(self, hp, name):
+        values = self.space[name]
+        return hp.Choice(name, list(values)) if len(values) > 1 else values[0]
+
+    def build(self, hp):
+        # Execution k of a trial draws its weights, and shuffles, with seed + k: repeated
+        # executions average over initial draws, and the same command gives the same sweep.
+        seed = self.seed + getattr(self, "executions", 0)
+        self.executions = getattr(self, "executions", 0) + 1
+        keras.utils.set_random_seed(seed)
+        layers = [self.data.n_features, self._pick(hp, "hidden_units"), self.data.n_outputs]
+        model = build_model(layers, hidden_activation=self._pick(hp, "activation"),
+                            output_activation=self.data.output_activation, loss=self.data.loss,
+                            init_mode=self._pick(hp, "init_mode"), seed=seed)
+        compile_model(model, self.data.loss, "float32",
+                      optimizer=keras.optimizers.Adam(learning_rate=self._pick(hp, "learning_rate")))
+        # Adam's variables (iterations, learning rate, m and v of every weight) exist before
+        # fit, so that Hyperband's model.load_weights of the trial this one continues restores
+        # them with the weights.  Keras 3 skips the saved state of an optimizer not yet built,
+        # with only a warning, and the continued trial would restart Adam from step 0.
+        model.optimizer.build(model.trainable_variables)
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        kwargs["verbose"] = 0  # keras-tuner's own display reports each trial; no bar per epoch
+        return model.fit(*args, batch_size=self._pick(hp, "batch_size"), **kwargs)
+
+
+class CurveRecorder(keras.callbacks.Callback):
+    """Writes each execution's per-epoch logs and seconds to ``curves/trial_<id>.json``.
+
+    keras-tuner 1.4 keeps only a trial's best epoch; the curves are what the plot draws.
+    """
+
+    def __init__(self, folder: str, trial_id: str):
+        super().__init__()
+        self.path = os.path.join(folder, f"trial_{trial_id}.json")
+
+    def on_train_begin(self, logs=None):
+        self.started, self.logs = time.perf_counter(), {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for k, v in (logs or {}).items():
+            self.logs.setdefault(k, []).append(float(v))
+
+    def on_train_end(self, logs=None):
+        record = {"executions": []}
+        if os.path.exists(self.path):
+            with open(self.path) as f:
+                record = json.load(f)
+        record["executions"].append({"seconds": time.perf_counter() - self.started,
+                                     "tuner_id": os.environ.get("KERASTUNER_TUNER_ID", "local"), **self.logs})
+        with open(self.path, "w") as f:
+            json.dump(record, f)
+
+
+class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
+    """keras-tuner 1.4's grid oracle, able to resume.
+
+    It does not save the order of the combinations it has tried (``_ordered_ids``) nor the
+    trials whose successor it still has to find (``_populate_next``), so a reloaded grid
+    search fails with ``KeyError`` at its next trial.  Both are rebuilt here from the trials
+    themselves, in the oracle's own combination order: every gap in the grid is found again,
+    and no finished combination is tried twice.
+    """
+
+    def reload(self):
+        super().reload()
+        order = sorted(self.trials, key=functools.cmp_to_key(
+            lambda a, b: self._compare(self.trials[a].hyperparameters.values, self.trials[b].hyperparameters.values)))
+        self._ordered_ids = type(self._ordered_ids)()
+        for trial_id in order:
+            self._ordered_ids.insert(trial_id)
+        self._populate_next = list(order)
+
+
+def make_tuner(oracle: str, hypermodel, out: str, args):
+    """A keras-tuner tuner with ``oracle``'s search, recording curves for every trial it runs."""
+    # keras-tuner takes seed 0 for "no seed" (Oracle: ``self.seed = seed or random.randint(1, 10000)``),
+    # so --seed 0 would search in a new random order each run: seeds are shifted by one.
+    common = dict(objective="val_loss", seed=args.seed + 1)
+    curves = os.path.join(out, "curves")
+    # Hyperband's own tuner class runs its brackets (tuner/epochs, tuner/initial_epoch, reloading
+    # the weights of the trial it continues); the others are the plain tuner over an oracle.
+    base = keras_tuner.Hyperband if oracle == "hyperband" else keras_tuner.Tuner
+    if oracle == "grid":
+        search = {"oracle": ResumableGridSearchOracle(**common)}
+    elif oracle == "random":
+        search = {"oracle": keras_tuner.oracles.RandomSearchOracle(max_trials=args.max_trials, **common)}
+    elif oracle == "bayesian":
+        search = {"oracle": keras_tuner.oracles.BayesianOptimizationOracle(max_trials=args.max_trials, **common)}
+    else:
+        search = {"max_epochs": args.epochs, **common}
+
+    class Tuner(base):
+        def run_trial(self, trial, *fit_args, **fit_kwargs):
+            self.hypermodel.executions = 0
+            recorder = CurveRecorder(curves, trial.trial_id)
+            if os.path.exists(recorder.path):  # a retried trial starts its curves and logs afresh
+                os.remove(recorder.path)
+                shutil.rmtree(os.path.join(out, "tensorboard", trial.trial_id), ignore_errors=True)
+            callbacks = list(fit_kwargs.pop("callbacks", [])) + [recorder]
+            if is_worker():  # keras-tuner's display speaks on the chief only
+                print(f"{PROG}: {os.environ.get('KERASTUNER_TUNER_ID')} runs trial {trial.trial_id} "
+                      f"{trial.hyperparameters.values}", flush=True)
+            return super().run_trial(trial, *fit_args, callbacks=callbacks, **fit_kwargs)
+
+    return Tuner(hypermodel=hypermodel, executions_per_trial=args.executions_per_trial,
+                 directory=out, project_name=PROJECT, overwrite=False, **search)
