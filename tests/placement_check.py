@@ -44,7 +44,11 @@ h_m = mirrored.fit(X, Y, batch_size=16, epochs=3, shuffle=False, verbose=0)
 h_s = single.fit(X, Y, batch_size=16, epochs=3, shuffle=False, verbose=0)
 out["mirrored"] = {
     "replicas": strategy.num_replicas_in_sync,
+    "steps": 3 * len(X) // 16,
     "max_weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(mirrored.get_weights(), single.get_weights())),
+    # the lecture's ||a - b|| / (||a|| + ||b||), the worst tensor
+    "weight_rel_diff": max(float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
+                           for a, b in zip(mirrored.get_weights(), single.get_weights())),
     "moved": max(float(np.max(np.abs(a - b))) for a, b in zip(single.get_weights(), initial)),
     "loss": [h_m.history["loss"], h_s.history["loss"]],
 }

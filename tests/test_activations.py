@@ -2,28 +2,37 @@ import numpy as np
 import pytest
 
 from scratch import activations
-from tests.helpers import fd_gradients, rel_diff
+from scratch.tolerances import FUNCTION_ULPS, sums, ulps
+from tests.helpers import assert_close, assert_matches_fd, fd_gradients, fd_tolerance, rel_diff
 
 Z = np.array([[-2.0, -0.5, 0.3, 1.7], [3.0, -1.2, 0.8, -0.1]])
 
 
 def test_hand_values():
+    """Within the roundings each side makes (counted in ulps); exact where no rounding happens."""
     z = np.array([[-1.0, 0.0, 2.0]])
-    assert np.allclose(activations.get("sigmoid").forward(z), [[1 / (1 + np.e), 0.5, 1 / (1 + np.exp(-2))]])
-    assert np.allclose(activations.get("tanh").forward(z), np.tanh(z))
+    # two libraries' exp (FUNCTION_ULPS apart), then 1 + e and 1 / (.) on each side: 4 roundings
+    assert_close(activations.get("sigmoid").forward(z), [[1 / (1 + np.e), 0.5, 1 / (1 + np.exp(-2))]],
+                 ulps(np.float64, FUNCTION_ULPS + 4), what="sigmoid")
+    assert_close(activations.get("tanh").forward(z), np.tanh(z), ulps(np.float64, FUNCTION_ULPS), what="tanh")
+    # max, and products by 0.01 of -1, 0 and 2, are exact (-1 x 0.01 is the double 0.01, negated)
     assert np.array_equal(activations.get("relu").forward(z), [[0.0, 0.0, 2.0]])
-    assert np.allclose(activations.get("leaky_relu").forward(z), [[-0.01, 0.0, 2.0]])
+    assert np.array_equal(activations.get("leaky_relu").forward(z), [[-0.01, 0.0, 2.0]])
     assert np.array_equal(activations.get("linear").forward(z), z)
     s = activations.get("softmax").forward(np.array([[1.0, 2.0, 3.0]]))
-    assert np.allclose(s, np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum())
+    # the exps of the numerator and of the normalising sum on each side (2 FUNCTION_ULPS), two
+    # orders of a 3-term sum (sums), and one division per side (2 ulps)
+    assert_close(s, np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum(),
+                 ulps(np.float64, 2 * FUNCTION_ULPS + 2) + sums(np.float64, 3), what="softmax")
 
 
 def test_sigmoid_does_not_overflow():
     with np.errstate(over="raise"):
         a = activations.get("sigmoid").forward(np.array([[-1000.0, 1000.0]]))
         a32 = activations.get("sigmoid").forward(np.array([[-1000.0, 1000.0]], dtype=np.float32))
-    assert 0 <= a[0, 0] < 1e-300 and a[0, 1] == 1.0
-    assert 0 <= a32[0, 0] < 1e-37 and a32[0, 1] == 1.0 and a32.dtype == np.float32
+    # e^-1000 is below the smallest normal number of either dtype: what is left is 0 or subnormal
+    assert 0 <= a[0, 0] <= np.finfo(np.float64).tiny and a[0, 1] == 1.0
+    assert 0 <= a32[0, 0] <= np.finfo(np.float32).tiny and a32[0, 1] == 1.0 and a32.dtype == np.float32
 
 
 @pytest.mark.parametrize("name", list(activations.ACTIVATIONS))
@@ -34,15 +43,21 @@ def test_every_derivative_matches_finite_differences(name):
     A = g.forward(Z)
     dZ = g.backward(dA, Z, A)
     fd = fd_gradients(lambda z: np.sum(dA * g.forward(z)), Z.copy())
-    assert rel_diff(dZ, fd) < 1e-8
+    assert_matches_fd(dZ, fd)  # sqrt(size) (h^2 + eps / h) / norm, h = FD_STEP
 
 
 def test_finite_differences_catch_a_wrong_derivative():
-    """Negative control for the test above: sigmoid' written as A (1 - A) / 2 fails it."""
+    """Negative control for the test above: sigmoid' written as A (1 - A) / 2 fails it.
+
+    Half the derivative is off by |1 - 1/2| / (1 + 1/2) = 1/3 in rel diff, some 1e8 times the
+    finite differences' tolerance (~1e-9 here).
+    """
     g = activations.get("sigmoid")
     dA = np.ones_like(Z)
     fd = fd_gradients(lambda z: np.sum(dA * g.forward(z)), Z.copy())
-    assert rel_diff(dA * g.forward(Z) * (1 - g.forward(Z)) / 2, fd) > 0.1
+    wrong = dA * g.forward(Z) * (1 - g.forward(Z)) / 2
+    assert rel_diff(wrong, fd) > fd_tolerance(wrong, fd)
+    assert rel_diff(wrong, fd) == pytest.approx(1 / 3, abs=fd_tolerance(wrong, fd))
 
 
 def test_kink_conventions_follow_tensorflow():

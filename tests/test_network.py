@@ -6,7 +6,20 @@ import pytest
 
 import scratch
 from compare.finite_differences import central_differences
-from tests.helpers import make_xy, rel_diff
+from scratch.tolerances import FUNCTION_ULPS, network, sums, ulps
+from tests.helpers import assert_close, assert_matches_fd, fd_tolerance, make_xy, rel_diff
+
+#: central_differences' default step.
+H = 1e-5
+
+
+def cost_error(net, X, y) -> float:
+    """How far one evaluation of the cost J may be off: N eps |J| (``tolerances.network``).
+
+    Finite differences divide this, not eps, by h: on 4-5-3-2 with linear hidden layers
+    (|J| = 1.5) they are off by up to 25 eps / h, twice sqrt(size) (h^2 + eps / h) / norm.
+    """
+    return network(np.float64, net.layer_sizes, len(X), net.l2 > 0) * abs(net.cost(X, y))
 
 COMBOS = [  # (layers, output activation, loss)
     ((4, 6, 1), "sigmoid", "binary_crossentropy"),
@@ -37,7 +50,9 @@ def test_predict_and_loss_and_gradients_shapes():
     net = scratch.Network([4, 6, 3], output_activation="softmax", loss="categorical_crossentropy", seed=1)
     X, y = make_xy((4, 6, 3), "categorical_crossentropy", m=10)
     assert net.predict(X).shape == (10, 3)
-    assert np.allclose(net.predict(X).sum(axis=1), 1, atol=1e-6)
+    # float32: exp (FUNCTION_ULPS), the normalising 3-term sum and this 3-term sum (two sums of 3)
+    assert_close(net.predict(X).sum(axis=1), 1, atol=ulps(np.float32, FUNCTION_ULPS) + 2 * sums(np.float32, 3),
+                 what="softmax rows sum to 1")
     loss, grads = net.loss_and_gradients(X, y)
     assert isinstance(loss, float)
     assert [g.shape for g in grads] == [w.shape for w in net.get_weights()]
@@ -70,34 +85,49 @@ def test_backprop_matches_finite_differences(layers, output, loss, hidden):
     net.set_weights([w + 0.1 for w in net.get_weights()])  # biases off zero too
     X, y = make_xy(layers, loss)
     _, grads = net.loss_and_gradients(X, y)
-    fd, kinks = central_differences(net, X, y, h=1e-5)
+    fd, kinks = central_differences(net, X, y, h=H)
     assert not any(k.any() for k in kinks)
-    for g, f in zip(grads, fd):
-        assert rel_diff(g, f) < 1e-7
+    for i, (g, f) in enumerate(zip(grads, fd)):  # sqrt(size) (h^2 + N eps |J| / h) / norm
+        assert_matches_fd(g, f, H, cost_error(net, X, y), what=f"gradient {i}")
 
 
 def test_finite_differences_catch_a_wrong_derivative():
-    """Negative control for the test above: a tanh whose derivative is off by 1 %."""
+    """Negative control for the test above: a tanh whose derivative is off by 1 %.
+
+    dW1 is then 1.01 times the true one: a rel diff of 0.01 / 2.01 = 5e-3, some 1e6 times the
+    finite differences' tolerance.
+    """
     from dataclasses import replace
     net = scratch.Network([4, 6, 1], hidden_activation="tanh", seed=2, dtype="float64")
     g = net.activations[0]
     net.activations[0] = replace(g, backward=lambda dA, Z, A: 1.01 * g.backward(dA, Z, A))
     X, y = make_xy((4, 6, 1), "binary_crossentropy")
     _, grads = net.loss_and_gradients(X, y)
-    assert rel_diff(grads[0], central_differences(net, X, y)[0][0]) > 1e-3
+    fd = central_differences(net, X, y, h=H)[0][0]
+    tol = fd_tolerance(grads[0], fd, H, cost_error(net, X, y))
+    assert rel_diff(grads[0], fd) > tol
+    assert rel_diff(grads[0], fd) == pytest.approx(0.01 / 2.01, abs=tol)
 
 
 def test_l2_is_the_lecture_lambda_over_2m():
     lam, m = 0.6, 16
     l2 = scratch.l2_from_lambda(lam, m)
-    assert l2 == pytest.approx(lam / (2 * m))
+    assert_close(l2, lam / (2 * m), ulps(np.float64, 2), what="l2")  # one division a side (2 m is exact)
     plain = scratch.Network([4, 6, 1], seed=0, dtype="float64", keras_compat=False)
     reg = scratch.Network([4, 6, 1], seed=0, dtype="float64", keras_compat=False, l2=l2)
     X, y = make_xy((4, 6, 1), "binary_crossentropy", m=m)
     (J0, g0), (J1, g1) = plain.loss_and_gradients(X, y), reg.loss_and_gradients(X, y)
     W1, _, W2, _ = plain.get_weights()
-    assert J1 - J0 == pytest.approx(lam / (2 * m) * (np.sum(W1 ** 2) + np.sum(W2 ** 2)), rel=1e-12)
-    assert np.allclose(g1[0] - g0[0], lam / m * W1, rtol=1e-10, atol=0)
+    # Both nets compute the same data loss and data gradient, bit for bit; the penalty is then
+    # two orders of a sum of W1.size + W2.size positive squares (and 3 products and a sum of
+    # two), and adding it to J0 rounds once, by an ulp of J1
+    penalty = lam / (2 * m) * (np.sum(W1 ** 2) + np.sum(W2 ** 2))
+    assert_close(J1 - J0, penalty, sums(np.float64, W1.size + W2.size + 4), atol=ulps(np.float64, 1) * J1,
+                 what="J1 - J0")
+    # dW1 += 2 l2 W1 rounds the product and the sum; g1 - g0 and lam / m W1 round once or twice
+    # more: ulps of the terms |g1| and |lam / m W1|
+    assert_close(g1[0] - g0[0], lam / m * W1, ulps(np.float64, 2), scale=np.abs(g1[0]) + np.abs(lam / m * W1),
+                 what="dW1 with L2 - dW1 without")
     assert np.array_equal(g1[1], g0[1])  # biases are not regularised
     with pytest.raises(ValueError, match="m must be"):
         scratch.l2_from_lambda(1.0, 0)
@@ -124,13 +154,22 @@ def test_crossed_pairs_read_the_logits_only_under_keras_compat(layers, output, l
                             keras_compat=False)
     A, caches = exact.forward(X)
     link = activations.get(losses.get(loss).logits_of)
-    assert compat.cost(X, y) == pytest.approx(np.mean(losses.get(loss).per_example(y, link.forward(caches[-1]["Z"]))))
-    assert exact.cost(X, y) == pytest.approx(np.mean(losses.get(loss).per_example(y, A)))
-    assert abs(compat.cost(X, y) - exact.cost(X, y)) > 1e-3
+    P = link.forward(caches[-1]["Z"])
+    # From logits against from probabilities (as in test_losses): per unit, ulps of
+    # 1 + p / (1 - p) for exp and log on each side and 4 roundings; then two orders of the
+    # batch's m-term sum of positive losses
+    assert_close(compat.cost(X, y), np.mean(losses.get(loss).per_example(y, P)), sums(np.float64, len(X)),
+                 atol=ulps(np.float64, 2 * FUNCTION_ULPS + 4) * np.mean(1 + P / (1 - P)), what="compat cost")
+    # the same per-example losses: only the batch mean's order differs
+    assert_close(exact.cost(X, y), np.mean(losses.get(loss).per_example(y, A)), sums(np.float64, len(X)),
+                 what="exact cost")
+    # the quirk, not rounding: far more apart than two correct computations of one loss can be
+    costs = compat.cost(X, y), exact.cost(X, y)
+    assert abs(costs[0] - costs[1]) > network(np.float64, layers, len(X)) * sum(map(abs, costs))
     for net in (compat, exact):  # each is a consistent loss with its own exact gradient
         _, grads = net.loss_and_gradients(X, y)
-        for g, f in zip(grads, central_differences(net, X, y)[0]):
-            assert rel_diff(g, f) < 1e-7
+        for i, (g, f) in enumerate(zip(grads, central_differences(net, X, y, h=H)[0])):
+            assert_matches_fd(g, f, H, cost_error(net, X, y), what=f"gradient {i}")
 
 
 def test_zero_init_keeps_hidden_units_identical():
@@ -140,8 +179,13 @@ def test_zero_init_keeps_hidden_units_identical():
     X, y = make_xy((4, 6, 1), "binary_crossentropy")
     A, caches = net.forward(X)
     dW1 = net.loss_and_gradients(X, y)[1][0]
-    assert np.ptp(caches[0]["A"], axis=1).max() == 0  # a1 = a2 = ... for every example
-    assert np.ptp(dW1, axis=1).max() == 0 and dW1.any()  # equal, non-zero columns
+    assert np.ptp(caches[0]["A"], axis=1).max() == 0  # a1 = a2 = ... = tanh(0 + 0): exact
+    # Equal, non-zero columns: column j of dW1 = X^T dZ1 sums the same m terms X_ki dZ1_k,
+    # with dZ1 = 0.3 (A2 - y) / m (tanh'(0) = 1), but BLAS may sum an edge column in another
+    # order: two orders of an m-term sum, relative to the terms' magnitudes
+    terms = np.abs(X).T @ (0.3 * np.abs(A - y) / len(X))
+    assert_close(dW1, dW1[:, :1], sums(np.float64, len(X)), scale=terms, what="dW1 columns")
+    assert dW1.any()
 
 
 @pytest.mark.parametrize("kwargs,match", [
