@@ -60,11 +60,14 @@ class Config:
         given = self.tol_float64 if dtype == "float64" else self.tol_float32
         return given if given is not None else tolerances.network(dtype, self.layers, self.batch_size, self.l2 > 0)
 
-    def fd_tolerances(self, backprop: dict, fd: dict) -> dict[str, float]:
-        """Per gradient tensor: the flag's value, else ``scratch.tolerances.finite_differences``."""
+    def fd_tolerances(self, backprop: dict, fd: dict, cost: float) -> dict[str, float]:
+        """Per gradient tensor: the flag's value, else ``scratch.tolerances.finite_differences``
+        with the cost J good to N eps (``tolerances.network``) in float64."""
         if self.fd_tol is not None:
             return {k: self.fd_tol for k in backprop}
-        return {k: tolerances.finite_differences(self.fd_step, np.size(g), np.linalg.norm(g) + np.linalg.norm(fd[k]))
+        f_error = tolerances.network("float64", self.layers, self.batch_size, self.l2 > 0) * abs(cost)
+        return {k: tolerances.finite_differences(self.fd_step, np.size(g), np.linalg.norm(g) + np.linalg.norm(fd[k]),
+                                                 f_error=f_error)
                 for k, g in backprop.items()}
 
 
@@ -118,7 +121,8 @@ def run_case(config: Config, model, net, twin, init_mode: str, dtype: str, X, Y)
 
     if twin is not net:
         twin.set_weights(net.get_weights())
-    backprop = dict(zip(weight_names(n_layers, "d"), twin.loss_and_gradients(X, Y)[1]))
+    twin_cost, twin_grads = twin.loss_and_gradients(X, Y)
+    backprop = dict(zip(weight_names(n_layers, "d"), twin_grads))
     if config.perturb in scratch_side:
         scratch_side = perturbed(scratch_side, config.perturb)
         if config.perturb in backprop:
@@ -130,7 +134,7 @@ def run_case(config: Config, model, net, twin, init_mode: str, dtype: str, X, Y)
     backprop = {k: np.where(kink, 0.0, backprop[k]) for k, kink in zip(names, kinks)}
 
     quantities = compare_named(keras_side, scratch_side, config.tolerance(dtype))
-    finite = compare_named(fd, backprop, config.fd_tolerances(backprop, fd))
+    finite = compare_named(fd, backprop, config.fd_tolerances(backprop, fd, twin_cost))
     for k, kink in zip(names, kinks):
         finite[k]["kink_entries"] = int(kink.sum())
     return {
@@ -190,7 +194,7 @@ def describe_tolerance(config: Config) -> str:
 def describe_fd_tolerance(config: Config) -> str:
     if config.fd_tol is not None:
         return f"{config.fd_tol:g}"
-    return f"sqrt(size) (h^2 + eps/h) / norm, h = {config.fd_step:g}"
+    return f"sqrt(size) (h^2 + N eps |J| / h) / norm, h = {config.fd_step:g}"
 
 
 def describe_failures(results: list[dict]) -> list[str]:

@@ -85,23 +85,28 @@ def training(dtype, layer_sizes: Sequence[int], batch_size: int, steps: int, l2:
     return math.sqrt(max(int(steps), 1)) * network(dtype, layer_sizes, batch_size, l2)
 
 
-def finite_differences(h: float, size: int, norm: float, dtype="float64") -> float:
+def finite_differences(h: float, size: int, norm: float, dtype="float64", f_error: float | None = None) -> float:
     """Relative difference allowed between backprop and central differences of one gradient tensor.
 
     A central difference (f(x + h) - f(x - h)) / 2h is off the derivative by its truncation,
-    h^2 |f'''| / 6, and by its rounding, eps |f| / h.  For the lecture's activations and
-    losses, with weights of order 1, |f'''| / 6 and the loss |f| are at most of order 1, so
-    one element is off by at most h^2 + eps / h, and a tensor of ``size`` elements by
-    sqrt(size) times that in norm.  Relative to ``norm`` = ||backprop|| + ||differences||:
+    h^2 |f'''| / 6, and by its rounding, e_f / h, where e_f is how far one evaluation of f may
+    be off.  For the lecture's activations and losses, with weights of order 1, |f'''| / 6 is
+    at most of order 1, so one element is off by at most h^2 + e_f / h, and a tensor of
+    ``size`` elements by sqrt(size) times that in norm.  Relative to ``norm`` =
+    ||backprop|| + ||differences||:
 
-        sqrt(size) (h^2 + eps / h) / norm
+        sqrt(size) (h^2 + e_f / h) / norm
 
-    With h = 1e-5 in float64 an element is within 1.2e-10.  A gradient smaller than that
-    cannot be checked this way, and its tolerance rises past 1 accordingly.
+    ``f_error`` is e_f: by default eps (an f of order 1 computed to an ulp).  For a network's
+    cost J pass ``network(dtype, sizes, m, l2) * |J|``: J is only as good as the roundings
+    along the network (a 4-5-3-2 network's cost, checked with h = 1e-6, needs it).  A
+    gradient smaller than the bound cannot be checked this way, and its tolerance rises
+    past 1 accordingly.
     """
     if norm == 0:
         return 0.0
-    return float(np.sqrt(size)) * (h * h + eps(dtype) / h) / norm
+    e_f = eps(dtype) if f_error is None else f_error
+    return float(np.sqrt(size)) * (h * h + e_f / h) / norm
 
 
 def symmetry(dtype, steps: int) -> float:
