@@ -134,7 +134,7 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
     start to its end (the call's setup not counted: measured, epochs so timed are at least as
     fast as epochs inside one long call), and one whole ``scratch.fit`` call.  Then NumPy's
     GEMM rate, the reference for scratch's FLOP/s, and a scratch step phase by phase
-    (``scratch.training.profile_step``).  A shared CPU's speed drifts over seconds (by 2x on
+    (``scratch.profiling.profile_step``).  A shared CPU's speed drifts over seconds (by 2x on
     the 2-core machine of the README's table); turns spread that drift over both sides alike.  (Timing scratch inside a Keras callback was tried, and is
     unfair to scratch: Keras's input pipeline prepares the next epoch meanwhile.)
     """
@@ -163,7 +163,7 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
         first()
         second()
         gemm_rates.append(gemm_rate(repeats=2))  # the reference, sampled at the same moments
-        profiles.append(scratch.training.profile_step(net, X, Y, batch_size, steps=steps, rounds=1))
+        profiles.append(scratch.profiling.profile_step(net, X, Y, batch_size, steps=steps, rounds=1))
     keras_times, scratch_times = keras_times[1:], scratch_times[1:]
     return {"scratch_samples_per_s": len(X) / min(scratch_times), "keras_samples_per_s": len(X) / min(keras_times),
             "scratch_epoch_s": scratch_times, "keras_epoch_s": keras_times, "gemm_flops_samples": gemm_rates,
@@ -236,13 +236,13 @@ def render(rows: list[dict]) -> str:
 
 def render_steps(rows: list[dict]) -> str:
     """Where a scratch training step goes, phase by phase, beside Keras's whole step."""
-    table = Table(["network", "batch", "keras step us", "scratch step us", *scratch.training.PHASES,
+    table = Table(["network", "batch", "keras step us", "scratch step us", *scratch.profiling.PHASES,
                    "matmul", "ratio if only matmul"])
     for r in rows:
         keras_step = r["batch_size"] / r["keras_samples_per_s"]
         p = r["scratch_step_s"]
         table.add(r["network"], r["batch_size"], f"{keras_step * 1e6:,.0f}", f"{p['step'] * 1e6:,.0f}",
-                  *(f"{p[phase] * 1e6:,.0f}" for phase in scratch.training.PHASES),
+                  *(f"{p[phase] * 1e6:,.0f}" for phase in scratch.profiling.PHASES),
                   f"{p['matmul'] * 1e6:,.0f} ({p['matmul'] / p['step']:.0%})", f"{keras_step / p['matmul']:.1f}x")
     return table.render()
 

@@ -10,7 +10,7 @@ softmax uses A through its Jacobian-vector product.  Nothing is recomputed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -32,6 +32,8 @@ class Activation:
     backward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     elementwise: bool = True
     kink: bool = False
+    #: Its settings beside the name (leaky_relu's negative_slope), as a config carries them.
+    config: dict = field(default_factory=dict, compare=False)
 
 
 #: Largest -Z whose e^-Z is finite, per dtype; beyond it sigmoid(Z) is below 1e-38 (1e-308).
@@ -93,7 +95,7 @@ def leaky_relu(negative_slope: float = LEAKY_RELU_SLOPE) -> Activation:
         right += left
         return right
 
-    return Activation("leaky_relu", forward, backward, kink=True)
+    return Activation("leaky_relu", forward, backward, kink=True, config={"negative_slope": slope})
 
 
 def _linear_backward(dA, Z, A):

@@ -7,9 +7,11 @@ from typing import Sequence
 import numpy as np
 
 from scratch import activations, initializers, losses, optimizers
-from scratch.keras_compat import KerasCompat, float32_constant, reads_logits, resolve
-from scratch.layers import activation_backward, dense_backward, dense_forward
-from scratch.regularizers import l2_penalty
+from scratch.keras_compat import KerasCompat, reads_logits, resolve
+from scratch.layers import LAYERS, Dense, Input, Layer
+from scratch.layers import from_config as layer_from_config
+from scratch.layers import get_config as layer_config
+from scratch.regularizers import L2
 
 DTYPES = ("float32", "float64")
 
@@ -48,23 +50,31 @@ def check_l2(l2) -> float:
 
 
 class Network:
-    """A dense network:  A0 = X,  Z_l = A_{l-1} @ W_l + b_l,  A_l = g_l(Z_l).
+    """A network as a stack of layers and a loss:  A0 = X,  A_l = layer_l.forward(A_{l-1}).
 
-    ``layer_sizes = [n_0, n_1, ..., n_L]``: W_l is (n_{l-1}, n_l) and b_l is (n_l,), the layout
-    of the lecture's W(1) (4 x 6) and of Keras's kernels.  Hidden layers use
-    ``hidden_activation``, the last one ``output_activation``.  The cost is
+    Two ways to build one.  The general form names the layers, as a Keras ``Sequential``
+    does, its first entry the input width:
 
-        J = 1/m sum_i loss(y_i, a_i) + l2 sum_l sum(W_l^2)
+        Network(layers=[Input(4), Dense(6, "relu"), Dense(1, "sigmoid")], loss="binary_crossentropy")
 
-    (Keras's ``kernel_regularizer=L2(l2)``; see ``scratch.regularizers`` for the lecture's
-    lambda / (2 m)).  ``keras_compat`` applies Keras-on-TensorFlow's float32 roundings of
-    constants and more (``scratch.keras_compat``): True for all, False for none, or the
-    names of the quirks to reproduce.
+    The lecture's form names the sizes: ``layer_sizes = [n_0, n_1, ..., n_L]`` makes a
+    ``Dense`` layer per size after the first, with ``hidden_activation`` on the hidden ones
+    and ``output_activation`` on the last; W_l is (n_{l-1}, n_l) and b_l is (n_l,), the layout
+    of the lecture's W(1) (4 x 6) and of Keras's kernels.  ``init_mode`` draws their kernels,
+    and ``l2`` puts Keras's ``L2(l2)`` on each.  The cost is
+
+        J = 1/m sum_i loss(y_i, a_i) + the layers' penalties (l2 sum_l sum(W_l^2))
+
+    (see ``scratch.regularizers`` for the lecture's lambda / (2 m)).  ``keras_compat`` applies
+    Keras-on-TensorFlow's float32 roundings of constants and more (``scratch.keras_compat``):
+    True for all, False for none, or the names of the quirks to reproduce.  ``optimizer``, a
+    name or a ``scratch.optimizers.Optimizer``, is the one the network carries, as a compiled
+    Keras model does; ``train_on_batch`` and ``scratch.fit`` use it when given none.
     """
 
     def __init__(
         self,
-        layer_sizes: Sequence[int],
+        layer_sizes: Sequence[int] | None = None,
         hidden_activation: str = "sigmoid",
         output_activation: str = "sigmoid",
         loss: str = "binary_crossentropy",
@@ -73,62 +83,107 @@ class Network:
         seed: int | None = None,
         dtype: str = "float32",
         keras_compat: KerasCompat = True,
+        *,
+        layers: Sequence[Layer] | None = None,
+        optimizer=None,
     ):
-        self.layer_sizes = check_layer_sizes(layer_sizes)
-        check_choice("hidden_activation", hidden_activation, activations.HIDDEN_ACTIVATIONS)
-        check_choice("output_activation", output_activation, tuple(activations.ACTIVATIONS))
-        self.loss = losses.get(loss)
-        init = initializers.get(init_mode)
-        self.dtype = check_choice("dtype", dtype, DTYPES)
-        self.l2 = check_l2(l2)
-        self.quirks = resolve(keras_compat)
+        if (layers is None) == (layer_sizes is None):
+            raise ValueError("give either layer_sizes (the lecture's form) or layers=[Input(n), ...], not both")
+        if layers is None:
+            sizes = check_layer_sizes(layer_sizes)
+            check_choice("hidden_activation", hidden_activation, activations.HIDDEN_ACTIVATIONS)
+            check_choice("output_activation", output_activation, tuple(activations.ACTIVATIONS))
+            initializers.get(init_mode)
+            l2 = check_l2(l2)
+            layers = [Input(sizes[0])] + [
+                Dense(n, hidden_activation if i < len(sizes) - 2 else output_activation,
+                      kernel_initializer=init_mode, kernel_regularizer=L2(l2) if l2 else None)
+                for i, n in enumerate(sizes[1:])]
+            self.l2 = l2
+        else:
+            self.l2 = 0.0
         self.init_mode = init_mode
-
-        slope = float32_constant(activations.LEAKY_RELU_SLOPE, "leaky_relu_slope" in self.quirks)
-        self.activations = [
-            activations.get(hidden_activation, negative_slope=slope)
-            for _ in self.layer_sizes[2:]
-        ] + [activations.get(output_activation, negative_slope=slope)]
-        self.optimizer: optimizers.Optimizer | None = None  # what a name given to train_on_batch/fit makes
-        self._l2_factor = float32_constant(self.l2, "l2_factor" in self.quirks)
-        self._logits_loss = reads_logits(self.loss.logits_of, output_activation, "crossed_logits" in self.quirks)
-        # P = link(Z) for the logits path: the cached A itself unless the pair is crossed
-        self._link = (activations.get(self.loss.logits_of)
-                      if self._logits_loss and self.loss.logits_of != output_activation else None)
-
+        self.loss = losses.get(loss)
+        self.dtype = check_choice("dtype", dtype, DTYPES)
+        self.quirks = resolve(keras_compat)
+        self.optimizer: optimizers.Optimizer | None = None if optimizer is None else optimizers.get(optimizer)
         check_seed(seed)
-        rng = np.random.default_rng(seed)
-        # All parameters live in one flat buffer, W and b are views into it, and the gradients
-        # in a twin buffer: an optimizer then updates everything with a handful of NumPy calls.
-        shapes = [s for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:]) for s in ((n_in, n_out), (n_out,))]
-        self._flat = np.zeros(sum(int(np.prod(s)) for s in shapes), dtype=dtype)
+        self._build(list(layers), np.random.default_rng(seed))
+
+    def _build(self, layers: list, rng: np.random.Generator) -> None:
+        if not layers or not isinstance(layers[0], Input):
+            raise ValueError("layers must start with Input(n_inputs), as a Keras Sequential model does")
+        if len(layers) < 2 or not all(isinstance(layer, Layer) for layer in layers[1:]):
+            raise ValueError(f"layers after Input must be scratch layers ({', '.join(LAYERS)}), got {layers[1:]!r}")
+        self.input_layer, self.layers = layers[0], tuple(layers[1:])
+        widths = [self.input_layer.units]
+        for layer in self.layers:
+            widths.append(layer.build(widths[-1], self.dtype, self.quirks))
+        self.widths = widths
+        # All parameters live in one flat buffer, each layer's are views into it, and the
+        # gradients in a twin buffer: an optimizer then updates everything with a handful of
+        # NumPy calls.  Views, so a layer's W[...] = ... writes the buffer the optimizer steps.
+        shapes = [layer.parameter_shapes() for layer in self.layers]
+        self._shapes = [s for layer_shapes in shapes for s in layer_shapes]
+        self._flat = np.zeros(sum(int(np.prod(s)) for s in self._shapes), dtype=self.dtype)
         self._flat_grads = np.zeros_like(self._flat)
         views, grad_views = self.unflatten(self._flat), self.unflatten(self._flat_grads)
-        # tuples: W[l] = ... would detach a layer from the buffer the optimizer steps; set_weights copies in
-        self.W, self.b = tuple(views[0::2]), tuple(views[1::2])
-        self._dW, self._db = tuple(grad_views[0::2]), tuple(grad_views[1::2])
-        for W in self.W:
-            W[...] = init(W.shape, rng, dtype)
+        for layer, layer_shapes in zip(self.layers, shapes):
+            k = len(layer_shapes)
+            layer.bind(views[:k], grad_views[:k])
+            views, grad_views = views[k:], grad_views[k:]
+            layer.initialize(rng)
+        out = self.layers[-1].output_activation
+        self._logits_loss = out is not None and reads_logits(self.loss.logits_of, out.name,
+                                                             "crossed_logits" in self.quirks)
+        # P = link(Z) for the logits path: the cached A itself unless the pair is crossed
+        self._link = (activations.get(self.loss.logits_of)
+                      if self._logits_loss and self.loss.logits_of != out.name else None)
 
     def unflatten(self, flat: np.ndarray) -> list[np.ndarray]:
-        """Views of a flat parameter-sized array as ``[W1 (n0, n1), b1 (n1,), ...]``."""
+        """Views of a flat parameter-sized array, one per parameter in ``get_weights()`` order."""
         views, start = [], 0
-        for n_in, n_out in zip(self.layer_sizes, self.layer_sizes[1:]):
-            views.append(flat[start:start + n_in * n_out].reshape(n_in, n_out))
-            start += n_in * n_out
-            views.append(flat[start:start + n_out])
-            start += n_out
+        for shape in self._shapes:
+            size = int(np.prod(shape))
+            views.append(flat[start:start + size].reshape(shape))
+            start += size
         return views
+
+    # --- the lecture's names for a dense stack ----------------------------------------------
+
+    @property
+    def dense_layers(self) -> list[Dense]:
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
+
+    @property
+    def layer_sizes(self) -> list[int]:
+        """[n_0, n_1, ..., n_L]: the input width, then each layer's output width."""
+        return list(self.widths)
+
+    @property
+    def W(self) -> tuple[np.ndarray, ...]:
+        """Each Dense layer's kernel (live views)."""
+        return tuple(layer.W for layer in self.dense_layers)
+
+    @property
+    def b(self) -> tuple[np.ndarray, ...]:
+        """Each Dense layer's bias (live views)."""
+        return tuple(layer.b for layer in self.dense_layers if layer.use_bias)
+
+    @property
+    def activations(self) -> list[activations.Activation]:
+        """Each layer's activation, in order."""
+        return [layer.output_activation for layer in self.layers if layer.output_activation is not None]
 
     # --- weights, in keras.Model.get_weights() order -------------------------------------
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of ``[W1 (n0, n1), b1 (n1,), W2 (n1, n2), b2 (n2,), ...]``."""
-        return [p.copy() for Wb in zip(self.W, self.b) for p in Wb]
+        """Copies of every layer's weights, ``[W1 (n0, n1), b1 (n1,), W2 (n1, n2), b2 (n2,), ...]``."""
+        return [p.copy() for p in self.parameters]
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        """Load ``[W1, b1, W2, b2, ...]`` (copied and cast to the network's dtype)."""
-        expected = [p.shape for Wb in zip(self.W, self.b) for p in Wb]
+        """Load ``get_weights()``'s list (copied and cast to the network's dtype)."""
+        expected = list(self._shapes)
         weights = list(weights)
         if len(weights) != len(expected):
             raise ValueError(f"set_weights got {len(weights)} arrays, expected {len(expected)} with shapes {expected}")
@@ -143,19 +198,20 @@ class Network:
 
     @property
     def parameters(self) -> list[np.ndarray]:
-        """The live ``[W1, b1, W2, b2, ...]`` arrays (not copies), which an optimizer updates in place."""
-        return [p for Wb in zip(self.W, self.b) for p in Wb]
+        """The live parameter arrays (not copies), in ``get_weights()`` order, which an optimizer updates in place."""
+        return [p for layer in self.layers for p in layer.params]
 
     @property
     def n_params(self) -> int:
-        return sum(W.size + b.size for W, b in zip(self.W, self.b))
+        return int(self._flat.size)
 
     # --- inputs ----------------------------------------------------------------------------
 
-    def _check_X(self, X) -> np.ndarray:
+    def check_X(self, X) -> np.ndarray:
+        """X as an (m, n_0) array of the network's dtype, with m >= 1 and every value finite."""
         X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
-            raise ValueError(f"X must be (m, {self.layer_sizes[0]}), got shape {X.shape}")
+        if X.ndim != 2 or X.shape[1] != self.widths[0]:
+            raise ValueError(f"X must be (m, {self.widths[0]}), got shape {X.shape}")
         if len(X) == 0:
             raise ValueError("X has no examples")
         X = X.astype(self.dtype, copy=False)
@@ -163,8 +219,9 @@ class Network:
             raise ValueError("X contains NaN or inf")
         return X
 
-    def _check_y(self, y, m: int) -> np.ndarray:
-        n_out = self.layer_sizes[-1]
+    def check_y(self, y, m: int) -> np.ndarray:
+        """y as an (m, n_L) array of the network's dtype (a vector for one output unit), finite."""
+        n_out = self.widths[-1]
         Y = np.asarray(y)
         if Y.ndim == 1 and n_out == 1:
             Y = Y[:, None]
@@ -177,104 +234,159 @@ class Network:
 
     # --- the lecture's forward and backward passes -----------------------------------------
 
-    def forward(self, X) -> tuple[np.ndarray, list[dict]]:
-        """Forward propagation: the output A_L (m, n_L) and one cache per layer."""
-        return self._forward(self._check_X(X))
+    def forward(self, X, training: bool = False, checked: bool = False) -> tuple[np.ndarray, list[dict]]:
+        """Forward propagation: the output A_L (m, n_L) and each layer's cache.
 
-    def _forward(self, A: np.ndarray) -> tuple[np.ndarray, list[dict]]:
-        """``forward`` for an input already checked and in the network's dtype."""
-        caches = []
-        for W, b, g in zip(self.W, self.b, self.activations):
-            A, cache = dense_forward(A, W, b, g)
-            caches.append(cache)
-        return A, caches
+        ``checked``: X is already what ``check_X`` returns (the training loop checks once).
+        """
+        A = X if checked else self.check_X(X)
+        for layer in self.layers:
+            A = layer.forward(A, training)
+        return A, [layer.cache for layer in self.layers]
 
-    def _cost(self, Y: np.ndarray, caches: list[dict]) -> float:
-        """J = mean over the batch of the per-example loss + the L2 penalty."""
+    def compute_loss(self, Y: np.ndarray, caches: list[dict]) -> float:
+        """J = mean over the batch of the per-example loss + the layers' penalties."""
         out = caches[-1]
         if self._logits_loss:
             per_example = self.loss.per_example_from_logits(Y, out["Z"])
         else:
             per_example = self.loss.per_example(Y, out["A"])
         J = per_example.sum() / len(per_example)
-        if self.l2:
-            J = J + l2_penalty(self.W, self._l2_factor)
+        penalties = [p for p in (layer.regularization_loss() for layer in self.layers) if p is not None]
+        if penalties:
+            J = J + sum(penalties)  # summed first, then added once, as Keras adds model.losses
         return float(J)
 
-    def backward(self, Y: np.ndarray, caches: list[dict]) -> list[np.ndarray]:
-        """Backpropagation: ``[dW1, db1, dW2, db2, ...]`` (new arrays) from the caches of ``forward``."""
-        self._backward(np.asarray(Y, dtype=self.dtype), caches)
-        return [g.copy() for g in self.unflatten(self._flat_grads)]
-
-    def _backward(self, Y: np.ndarray, caches: list[dict]) -> None:
-        """Backpropagation into the flat gradient buffer (its views ``_dW``, ``_db``).
+    def backward(self, Y, caches: list[dict], copy: bool = True) -> list[np.ndarray]:
+        """Backpropagation from the caches of ``forward``: the gradients in ``get_weights()`` order.
 
         Output layer: dZ_L = (P - Y) / (m n_L) on the logits where Keras uses them (P is the
-        cached A_L, or the loss's link of Z_L for a crossed pair), else dZ_L = dA_L * g'(Z_L).
-        Hidden layers: dZ_l = (dZ_{l+1} @ W_{l+1}^T) * g'(Z_l), the lecture's
-        delta(l) = W(l+1) delta(l+1) * g'(z(l)).  L2 adds 2 l2 W_l to dW_l.
+        cached A_L, or the loss's link of Z_L for a crossed pair), else dA_L from the loss.
+        Then each layer from the last: dA_{l-1} = layer_l.backward(dA_l), the lecture's
+        delta(l) = W(l+1) delta(l+1) * g'(z(l)).  ``copy=False`` returns views of the
+        network's gradient buffer, which the next backward overwrites.
         """
-        out = caches[-1]
+        Y = np.asarray(Y, dtype=self.dtype)
+        for layer, cache in zip(self.layers, caches):
+            layer.cache = cache
+        out, last = caches[-1], self.layers[-1]
+        first = len(self.layers) == 1
         if self._logits_loss:
             P = out["A"] if self._link is None else self._link.forward(out["Z"])
-            dZ = self.loss.gradient_from_logits(Y, P)
+            dA = last.backward_from_logits(self.loss.gradient_from_logits(Y, P), need_dA_prev=not first)
         else:
-            dZ = activation_backward(self.loss.gradient(Y, out["A"]), out, self.activations[-1])
-        for layer in reversed(range(len(self.W))):
-            dA_prev, dW, _ = dense_backward(dZ, caches[layer], self.W[layer], need_dA_prev=layer > 0,
-                                            dW=self._dW[layer], db=self._db[layer])
-            if self.l2:
-                dW += (2 * np.asarray(self._l2_factor, self.dtype)) * self.W[layer]
-            if layer > 0:
-                dZ = activation_backward(dA_prev, caches[layer - 1], self.activations[layer - 1])
+            dA = last.backward(self.loss.gradient(Y, out["A"]), need_dA_prev=not first)
+        for i in reversed(range(len(self.layers) - 1)):
+            dA = self.layers[i].backward(dA, need_dA_prev=i > 0)
+        grads = self.unflatten(self._flat_grads)
+        return [g.copy() for g in grads] if copy else grads
+
+    def apply_gradients(self, optimizer) -> None:
+        """One optimizer step on every parameter, from the gradients ``backward`` left."""
+        optimizer.apply_gradients([self._flat], [self._flat_grads], self.quirks)
+
+    def optimizer_state(self) -> tuple[int, dict[str, np.ndarray]] | None:
+        """(iterations, {slot kind: flat slot over every parameter}) of the optimizer the network
+        carries, once it has stepped this network; None before."""
+        opt = self.optimizer
+        if opt is None or not opt.steps([self._flat]):
+            return None
+        return opt.iterations, {kind: flat for kind, (flat,) in opt.slots.items()}
+
+    def set_optimizer_state(self, iterations: int, slots: dict[str, np.ndarray]) -> None:
+        """Give the carried optimizer a step count and slots, each slot flat over every parameter
+        in ``get_weights()`` order (``optimizer_state``'s form)."""
+        if self.optimizer is None:
+            raise ValueError("the network carries no optimizer to give a state to")
+        self.optimizer.set_state([self._flat], iterations, {k: [np.asarray(v)] for k, v in slots.items()})
+
+    def step(self, X: np.ndarray, Y: np.ndarray, optimizer) -> tuple[float, np.ndarray]:
+        """One training step on checked X, Y: (J before the step, the output A), as ``fit`` runs it."""
+        A, caches = self.forward(X, training=True, checked=True)
+        loss = self.compute_loss(Y, caches)
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss} at optimizer step {optimizer.iterations + 1}")
+        self.backward(Y, caches, copy=False)
+        self.apply_gradients(optimizer)
+        return loss, A
 
     # --- the public API the harness calls --------------------------------------------------
 
     def predict(self, X) -> np.ndarray:
-        """The network's output for X (m, n_0): A_L (m, n_L)."""
+        """The network's output for X (m, n_0), in inference mode: A_L (m, n_L)."""
         return self.forward(X)[0]
 
     def loss_and_gradients(self, X, y) -> tuple[float, list[np.ndarray]]:
-        """(J, [dW1, db1, ...]) for the batch X (m, n_0), y (m, n_L), in ``get_weights()`` order."""
-        A, caches = self.forward(X)
-        Y = self._check_y(y, len(A))
-        return self._cost(Y, caches), self.backward(Y, caches)
+        """(J, gradients) for the batch X (m, n_0), y (m, n_L), in training mode as ``fit`` runs it,
+        the gradients in ``get_weights()`` order (Keras's ``trainable_weights``)."""
+        A, caches = self.forward(X, training=True)
+        Y = self.check_y(y, len(A))
+        return self.compute_loss(Y, caches), self.backward(Y, caches)
 
-    def use_optimizer(self, optimizer) -> optimizers.Optimizer:
-        """The optimizer to step with: an instance as given, or for a name the network's own.
+    def use_optimizer(self, optimizer=None) -> optimizers.Optimizer:
+        """The optimizer to step with: an instance as given; for a name, the network's own.
 
         As ``model.compile`` does, a name makes one optimizer that the network keeps, so that
         its slots and step count carry over from call to call; a different name replaces it.
+        None is the network's own, or Adam's defaults when it has none.
         """
         if isinstance(optimizer, optimizers.Optimizer):
             return optimizer
+        if optimizer is None:
+            if self.optimizer is None:
+                self.optimizer = optimizers.get("adam")
+            return self.optimizer
         made = optimizers.get(optimizer)
         if self.optimizer is None or self.optimizer.name != made.name:
             self.optimizer = made
         return self.optimizer
 
-    def train_on_batch(self, X, y, optimizer="adam") -> float:
+    def train_on_batch(self, X, y, optimizer=None) -> float:
         """One optimizer step on the batch; returns the loss J computed before the step, as Keras does.
 
-        ``optimizer`` is a ``scratch.optimizers.Optimizer`` or a name (see ``use_optimizer``).
+        ``optimizer`` is a ``scratch.optimizers.Optimizer``, a name, or None for the network's
+        own (see ``use_optimizer``).
         """
-        X = self._check_X(X)
-        return self._train_step(X, self._check_y(y, len(X)), self.use_optimizer(optimizer))[0]
-
-    def _train_step(self, X: np.ndarray, Y: np.ndarray, optimizer) -> tuple[float, np.ndarray]:
-        """(J before the step, the output A) for checked X, Y; the step itself updates in place."""
-        A, caches = self._forward(X)
-        loss = self._cost(Y, caches)
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss} at optimizer step {optimizer.iterations + 1}")
-        self._backward(Y, caches)
-        optimizer.apply_gradients([self._flat], [self._flat_grads], self.quirks)
-        return loss, A
+        X = self.check_X(X)
+        return self.step(X, self.check_y(y, len(X)), self.use_optimizer(optimizer))[0]
 
     def cost(self, X, y) -> float:
         """J for the batch X, y, without the gradients."""
         A, caches = self.forward(X)
-        return self._cost(self._check_y(y, len(A)), caches)
+        return self.compute_loss(self.check_y(y, len(A)), caches)
+
+    # --- config ------------------------------------------------------------------------------
+
+    def save(self, path: str, overwrite: bool = False) -> None:
+        """One ``.npz`` file: the config as JSON, the weights and the optimizer's state, no pickle
+        (``scratch.saving``); ``scratch.load(path)`` reads it back with NumPy alone."""
+        from scratch.saving import save
+        save(self, path, overwrite)
+
+    def get_config(self) -> dict:
+        """Everything but the weights, as JSON-able values: ``Network.from_config`` rebuilds it."""
+        return {
+            "layers": [{"class_name": "Input", "config": {"units": self.widths[0]}}]
+                      + [layer_config(layer) for layer in self.layers],
+            "loss": self.loss.name,
+            "dtype": self.dtype,
+            "keras_compat": sorted(self.quirks),
+            "optimizer": None if self.optimizer is None else optimizers.get_config(self.optimizer),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Network":
+        """The network ``get_config`` described, with freshly drawn weights (``set_weights`` loads others)."""
+        if not isinstance(config, dict) or "layers" not in config:
+            raise ValueError(f"a network config is a dict with 'layers', 'loss', 'dtype', got {config!r:.80}")
+        specs = list(config["layers"])
+        if not specs or specs[0].get("class_name") != "Input":
+            raise ValueError("a network config's layers must start with Input")
+        layers = [Input(**specs[0]["config"])] + [layer_from_config(spec) for spec in specs[1:]]
+        optimizer = config.get("optimizer")
+        return cls(layers=layers, loss=config.get("loss", "binary_crossentropy"),
+                   dtype=config.get("dtype", "float32"), keras_compat=config.get("keras_compat", True),
+                   optimizer=None if optimizer is None else optimizers.from_config(optimizer))
 
     def __repr__(self) -> str:
         acts = "-".join(g.name for g in self.activations)

@@ -57,6 +57,27 @@ class Optimizer:
         self._tmp = [(np.empty_like(p), np.empty_like(p)) for p in params]
         self._params = list(params)  # the arrays this optimizer steps, and no others
 
+    def steps(self, params: list[np.ndarray]) -> bool:
+        """Whether this optimizer has been built for exactly these arrays (by a first step or ``set_state``)."""
+        return (hasattr(self, "_params") and len(params) == len(self._params)
+                and all(p is q for p, q in zip(params, self._params)))
+
+    def set_state(self, params: list[np.ndarray], iterations: int, slots: dict[str, list[np.ndarray]]) -> None:
+        """Build for ``params`` with the given step count and slots (copied), as a saved or Keras
+        optimizer left them: ``slots[kind][i]`` belongs to ``params[i]``."""
+        self.build(params)
+        if set(slots) != set(self._slot_names()):
+            raise ValueError(f"{self.name} keeps the slots {sorted(self._slot_names())}, got {sorted(slots)}")
+        for kind, arrays in slots.items():
+            if len(arrays) != len(params) or any(np.shape(a) != p.shape for a, p in zip(arrays, params)):
+                raise ValueError(f"slot {kind!r}: shapes {[np.shape(a) for a in arrays]} do not fit the "
+                                 f"parameters' {[p.shape for p in params]}")
+            for slot, a in zip(self.slots[kind], arrays):
+                slot[...] = a
+        if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
+            raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
+        self.iterations = int(iterations)
+
     def apply_gradients(self, params: list[np.ndarray], grads: list[np.ndarray],
                         keras_compat: KerasCompat = True) -> None:
         """One step: every ``params[i]`` updated in place from ``grads[i]``.
@@ -251,6 +272,19 @@ def in_blocks(step, *arrays: np.ndarray) -> None:
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
+
+
+def get_config(optimizer: Optimizer) -> dict:
+    """``{"class_name", "config"}``: the optimizer's kind and settings (not its slots)."""
+    return {"class_name": optimizer.name, "config": optimizer.get_config()}
+
+
+def from_config(config: dict) -> Optimizer:
+    """A fresh optimizer of the kind and settings ``get_config`` described."""
+    name = config.get("class_name") if isinstance(config, dict) else None
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name](**config.get("config", {}))
 
 
 def get(optimizer) -> Optimizer:

@@ -17,8 +17,6 @@ from typing import Iterator
 
 import numpy as np
 
-from scratch import optimizers
-from scratch.layers import matmul, ones_of
 from scratch.network import Network
 
 
@@ -54,14 +52,14 @@ def accuracy(Y: np.ndarray, A: np.ndarray) -> np.ndarray:
 
 def evaluate(net: Network, X, y, batch_size: int = 32) -> dict[str, float]:
     """``{"loss", "accuracy"}`` over X, y in batches, weighted by batch size, as ``model.evaluate``."""
-    X, Y = net._check_X(X), net._check_y(y, len(X))
+    X, Y = net.check_X(X), net.check_y(y, len(X))
     truth = labels(Y)
     loss_sum = 0.0
     hits = np.empty(len(X), dtype=bool)
     for start in range(0, len(X), batch_size):
         stop = min(start + batch_size, len(X))
-        A, caches = net.forward(X[start:stop])
-        loss_sum += net._cost(Y[start:stop], caches) * (stop - start)
+        A, caches = net.forward(X[start:stop], checked=True)
+        loss_sum += net.compute_loss(Y[start:stop], caches) * (stop - start)
         record_hits(truth[start:stop], A, hits[start:stop])
     return {"loss": loss_sum / len(X), "accuracy": float(hits.mean())}
 
@@ -115,24 +113,25 @@ class ProgressBar:
         self.stream.flush()
 
 
-def fit(net: Network, X, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", shuffle: bool = True,
+def fit(net: Network, X, y, epochs: int = 1, batch_size: int = 32, optimizer=None, shuffle: bool = True,
         seed: int | None = None, validation_data=None, verbose: int = 1) -> dict[str, list[float]]:
     """Train ``net`` in place; returns a history shaped like Keras's ``History.history``.
 
-    ``optimizer`` is a name (``"adam"``, ``"sgd"``, ``"rmsprop"``, with Keras's defaults), which
-    the network keeps between calls as a compiled Keras model does, or a
+    ``optimizer`` is None for the one the network carries (Adam's defaults when it carries
+    none), a name (``"adam"``, ``"sgd"``, ``"rmsprop"``, with Keras's defaults), which the
+    network keeps between calls as a compiled Keras model does, or a
     ``scratch.optimizers.Optimizer``.  Shuffling draws from ``numpy.random.default_rng(seed)``.
     A loss that becomes NaN or inf stops training with a FloatingPointError naming the step.
     """
-    X = net._check_X(X)
-    Y = net._check_y(y, len(X))
+    X = net.check_X(X)
+    Y = net.check_y(y, len(X))
     check_fit_arguments(len(X), epochs, batch_size)
     opt = net.use_optimizer(optimizer)
     validation = None
     if validation_data is not None:
         X_val, y_val = validation_data
-        X_val = net._check_X(X_val)
-        validation = (X_val, net._check_y(y_val, len(X_val)))
+        X_val = net.check_X(X_val)
+        validation = (X_val, net.check_y(y_val, len(X_val)))
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     if validation is not None:
         history |= {"val_loss": [], "val_accuracy": []}
@@ -159,7 +158,7 @@ def _epochs(net, X, Y, epochs, batch_size, opt, shuffle, rng, validation, verbos
         for b, start in enumerate(range(0, m, batch_size), start=1):
             stop = min(start + batch_size, m)
             try:
-                loss, A = net._train_step(Xe[start:stop], Ye[start:stop], opt)
+                loss, A = net.step(Xe[start:stop], Ye[start:stop], opt)
             except FloatingPointError as e:
                 raise FloatingPointError(f"{e} (epoch {epoch + 1}, batch {b})") from None
             loss_sum += loss * (stop - start)
@@ -176,78 +175,3 @@ def _epochs(net, X, Y, epochs, batch_size, opt, shuffle, rng, validation, verbos
             logs |= {"val_loss": val["loss"], "val_accuracy": val["accuracy"]}
         if verbose:
             bar.update(n_batches, logs, final=True)
-
-
-#: The phases of ``_epochs``'s training step, in order.
-PHASES = ("forward", "loss", "backward", "optimizer", "accuracy")
-
-
-def profile_step(net: Network, X, y, batch_size: int = 32, optimizer="adam", steps: int = 100,
-                 rounds: int = 3) -> dict[str, float]:
-    """Seconds per training step, phase by phase, as ``fit`` runs the step on one batch.
-
-    ``{"forward", "loss", "backward", "optimizer", "accuracy"}`` (``PHASES``), then ``"step"``,
-    their sum, and ``"matmul"``: the step's matrix products alone (Z = A_prev @ W, dW, db and
-    dA_prev, at the same shapes), which forward and backward contain.  What is left of
-    ``step`` is NumPy's elementwise passes and the per-call cost of Python and NumPy.  The
-    steps train on the first ``batch_size`` examples of X, ``steps`` a round, with a fresh
-    optimizer of ``optimizer``'s kind and settings; the round with the smallest total counts
-    (a shared CPU's speed drifts).  The network ends as it began: its parameters are put
-    back, and its own optimizer is not touched.
-    """
-    X = net._check_X(X)
-    Y = net._check_y(y, len(X))
-    check_fit_arguments(len(X), 1, batch_size)
-    for name, value in (("steps", steps), ("rounds", rounds)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    kind = optimizers.get(optimizer)
-    saved = net._flat.copy()
-    try:
-        with blas_threads(net, batch_size):
-            timed = [_profile_round(net, X[:batch_size], Y[:batch_size], type(kind)(**kind.get_config()), steps)
-                     for _ in range(rounds)]
-    finally:
-        net._flat[...] = saved
-    best = min(timed, key=lambda spent: sum(spent[p] for p in PHASES))
-    per_step = {k: v / steps for k, v in best.items()}
-    return per_step | {"step": sum(per_step[p] for p in PHASES)}
-
-
-def _profile_round(net: Network, X: np.ndarray, Y: np.ndarray, opt, steps: int) -> dict[str, float]:
-    """Seconds spent in each phase over ``steps`` training steps, and in their matrix products alone."""
-    truth, hits = labels(Y), np.empty(len(X), dtype=bool)
-    clock = time.perf_counter
-    spent = dict.fromkeys(PHASES, 0.0)
-    for _ in range(steps):
-        t0 = clock()
-        A, caches = net._forward(X)
-        t1 = clock()
-        net._cost(Y, caches)
-        t2 = clock()
-        net._backward(Y, caches)
-        t3 = clock()
-        opt.apply_gradients([net._flat], [net._flat_grads], net.quirks)
-        t4 = clock()
-        record_hits(truth, A, hits)
-        t5 = clock()
-        for phase, seconds in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
-            spent[phase] += seconds
-    spent["matmul"] = _time_matmuls(net, caches, steps, clock)
-    return spent
-
-
-def _time_matmuls(net: Network, caches: list[dict], steps: int, clock) -> float:
-    """Seconds for ``steps`` rounds of one step's matrix products, into scratch arrays."""
-    products = []
-    for layer, (W, cache) in enumerate(zip(net.W, caches)):
-        A_prev, Z = cache["A_prev"], cache["Z"]
-        products += [(matmul, A_prev, W, np.empty_like(Z)), (matmul, A_prev.T, Z, np.empty_like(W)),
-                     (np.matmul, ones_of(len(Z), Z.dtype), Z, np.empty(W.shape[1], dtype=Z.dtype))]
-        if layer > 0:
-            products.append((matmul, Z, W.T, np.empty_like(A_prev)))
-    started = clock()
-    for _ in range(steps):
-        for product, a, b, out in products:  # as dense_forward and dense_backward call them
-            product(a, b, out=out)
-    return clock() - started

@@ -3,7 +3,7 @@ import pytest
 
 from scratch import activations
 from scratch.layers import activation_backward, dense_backward, dense_forward, matmul
-from tests.helpers import assert_matches_fd, fd_gradients
+from tests.helpers import assert_matches_fd, fd_gradients, make_xy
 
 
 def test_the_lecture_matrix_product():
@@ -94,3 +94,89 @@ def test_a_batch_of_one_backward_through_a_one_unit_layer_matches_finite_differe
     dA_prev, dW, db = dense_backward(activation_backward(np.ones_like(A), cache, g), cache, W)
     assert_matches_fd(dW, fd_gradients(lambda w: f(W=w), W.copy()), what="dW")
     assert_matches_fd(dA_prev, fd_gradients(lambda a: f(A_prev=a), A_prev.copy()), what="dA_prev")
+
+
+# --- the layer stack ---------------------------------------------------------------------------
+
+def lecture_stack(hidden="tanh", **kwargs):
+    import scratch
+    return scratch.Network(layers=[scratch.Input(4), scratch.Dense(6, hidden), scratch.Dense(1, "sigmoid")],
+                           seed=0, dtype="float64", **kwargs)
+
+
+def test_the_general_form_is_the_lecture_form_bit_for_bit():
+    import scratch
+    X, y = make_xy((4, 6, 1), "binary_crossentropy")
+    stack, sizes = lecture_stack(), scratch.Network([4, 6, 1], hidden_activation="tanh", seed=0, dtype="float64")
+    assert all(np.array_equal(a, b) for a, b in zip(stack.get_weights(), sizes.get_weights()))
+    (J1, g1), (J2, g2) = stack.loss_and_gradients(X, y), sizes.loss_and_gradients(X, y)
+    assert J1 == J2 and all(np.array_equal(a, b) for a, b in zip(g1, g2))
+    assert stack.layer_sizes == [4, 6, 1] and [g.name for g in stack.activations] == ["tanh", "sigmoid"]
+
+
+def test_an_activation_layer_is_the_dense_layers_own_activation_bit_for_bit():
+    """Dense(6) then Activation("tanh") computes tanh(Z) from the same Z; backward, dZ passes
+    through the linear activation unchanged, and the sigmoid output still gives its logits."""
+    import scratch
+    X, y = make_xy((4, 6, 1), "binary_crossentropy")
+    split = scratch.Network(layers=[scratch.Input(4), scratch.Dense(6), scratch.Activation("tanh"),
+                                    scratch.Dense(1), scratch.Activation("sigmoid")], seed=0, dtype="float64")
+    fused = lecture_stack()
+    assert all(np.array_equal(a, b) for a, b in zip(split.get_weights(), fused.get_weights()))
+    (J1, g1), (J2, g2) = split.loss_and_gradients(X, y), fused.loss_and_gradients(X, y)
+    assert J1 == J2 and all(np.array_equal(a, b) for a, b in zip(g1, g2))
+    # negative control: without the logits path (a crossed link is not involved here, so compare
+    # with a loss that reads probabilities) the same network gives other gradients
+    probs = scratch.Network(layers=[scratch.Input(4), scratch.Dense(6), scratch.Activation("tanh"),
+                                    scratch.Dense(1), scratch.Activation("sigmoid")], seed=0, dtype="float64",
+                            loss="mean_squared_error")
+    assert not np.array_equal(probs.loss_and_gradients(X, y)[1][0], g1[0])
+
+
+def test_config_rebuilds_the_network_and_is_json():
+    import json
+
+    import scratch
+    net = scratch.Network([4, 6, 3], hidden_activation="leaky_relu", output_activation="softmax",
+                          loss="categorical_crossentropy", l2=0.01, seed=1, dtype="float64",
+                          optimizer=scratch.SGD(0.1, momentum=0.9))
+    config = json.loads(json.dumps(net.get_config()))
+    twin = scratch.Network.from_config(config)
+    twin.set_weights(net.get_weights())
+    X, _ = make_xy((4, 6, 3), "categorical_crossentropy")
+    assert np.array_equal(twin.predict(X), net.predict(X))
+    assert twin.get_config() == config and twin.optimizer.get_config() == net.optimizer.get_config()
+    assert twin.layers[0].kernel_regularizer.factor == np.float32(0.01)  # the quirk follows the config
+
+
+@pytest.mark.parametrize("layers, message", [
+    (lambda s: [s.Dense(6), s.Dense(1)], "must start with Input"),
+    (lambda s: [s.Input(4)], "layers after Input"),
+    (lambda s: [s.Input(4), "Dense"], "layers after Input must be scratch layers"),
+    (lambda s: [s.Input(0), s.Dense(1)], "Input units must be an integer >= 1"),
+    (lambda s: [s.Input(4), s.Dense(1, "swish")], "unknown activation 'swish'; valid: sigmoid"),
+])
+def test_a_bad_stack_is_refused_by_name(layers, message):
+    import scratch
+    with pytest.raises(ValueError, match=message):
+        scratch.Network(layers=layers(scratch))
+
+
+def test_an_unknown_layer_in_a_config_names_the_valid_ones():
+    import scratch
+    config = lecture_stack().get_config()
+    config["layers"][1]["class_name"] = "Conv2D"
+    with pytest.raises(ValueError, match="unknown layer 'Conv2D'; valid: Dense, Activation"):
+        scratch.Network.from_config(config)
+
+
+def test_fit_uses_the_optimizer_the_network_carries_and_adam_without_one():
+    import scratch
+    X, y = make_xy((4, 6, 1), "binary_crossentropy", m=16)
+    carried = scratch.SGD(0.1)
+    net = lecture_stack(optimizer=carried)
+    scratch.fit(net, X, y, epochs=2, batch_size=8, verbose=0)
+    assert net.optimizer is carried and carried.iterations == 4
+    bare = lecture_stack()
+    scratch.fit(bare, X, y, epochs=1, batch_size=8, verbose=0)
+    assert isinstance(bare.optimizer, scratch.Adam) and bare.optimizer.iterations == 2

@@ -99,8 +99,9 @@ def test_finite_differences_catch_a_wrong_derivative():
     """
     from dataclasses import replace
     net = scratch.Network([4, 6, 1], hidden_activation="tanh", seed=2, dtype="float64")
-    g = net.activations[0]
-    net.activations[0] = replace(g, backward=lambda dA, Z, A: 1.01 * g.backward(dA, Z, A))
+    hidden = net.layers[0]
+    g = hidden.activation
+    hidden.activation = replace(g, backward=lambda dA, Z, A: 1.01 * g.backward(dA, Z, A))
     X, y = make_xy((4, 6, 1), "binary_crossentropy")
     _, grads = net.loss_and_gradients(X, y)
     fd = central_differences(net, X, y, h=H)[0][0]
@@ -140,7 +141,8 @@ def test_keras_compat_rounds_the_constants_through_float32():
     z = np.array([[-1.0]])
     assert compat.activations[0].forward(z)[0, 0] == -0.009999999776482582
     assert exact.activations[0].forward(z)[0, 0] == -0.01
-    assert compat._l2_factor == 0.009999999776482582 and exact._l2_factor == 0.01
+    factors = [net.layers[0].kernel_regularizer.factor for net in (compat, exact)]
+    assert factors == [0.009999999776482582, 0.01]
 
 
 @pytest.mark.parametrize("layers,output,loss", [((4, 6, 3), "softmax", "binary_crossentropy"),
@@ -239,9 +241,16 @@ def test_bad_set_weights():
         net.set_weights(w)
 
 
-def test_scratch_never_imports_a_framework():
-    code = ("import sys, scratch, scratch.network, scratch.layers, scratch.losses, scratch.activations, "
-            "scratch.initializers, scratch.regularizers, scratch.keras_compat; "
+SCRATCH_TESTS = ("test_activations", "test_initializers", "test_layers", "test_losses", "test_network",
+                 "test_optimizers", "test_profiling", "test_saving")
+
+
+def test_scratch_and_its_unit_tests_never_import_a_framework():
+    modules = ", ".join(["scratch", "scratch.network", "scratch.layers", "scratch.losses", "scratch.activations",
+                         "scratch.initializers", "scratch.regularizers", "scratch.keras_compat", "scratch.training",
+                         "scratch.profiling", "scratch.tolerances", "scratch.optimizers"]
+                        + [f"tests.{m}" for m in SCRATCH_TESTS])
+    code = (f"import sys, {modules}; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -249,7 +258,8 @@ def test_scratch_never_imports_a_framework():
 
 
 def test_keras_ref_never_imports_scratch():
-    code = "import sys, keras_ref, keras_ref.tune, keras_ref.cli; sys.exit(1 if 'scratch' in sys.modules else 0)"
+    code = ("import sys, keras_ref, keras_ref.tune, keras_ref.cli, keras_ref.models, keras_ref.gradients, "
+            "keras_ref.sweep, keras_ref.devices, keras_ref.datasets; sys.exit(1 if 'scratch' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
