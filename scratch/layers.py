@@ -188,16 +188,14 @@ class Dense(Layer):
     def parameter_shapes(self):
         return [(self.n_in, self.units)] + ([(self.units,)] if self.use_bias else [])
 
+    def bind(self, params, grads):
+        super().bind(params, grads)
+        # W and b (None without a bias): views into the network's buffer, as the equations name them
+        self.W, self.b = params[0], params[1] if self.use_bias else None
+        self.dW, self.db = grads[0], grads[1] if self.use_bias else None
+
     def initialize(self, rng):
         self.W[...] = initializers.get(self.kernel_initializer)(self.W.shape, rng, self.dtype)
-
-    @property
-    def W(self) -> np.ndarray:
-        return self.params[0]
-
-    @property
-    def b(self) -> np.ndarray | None:
-        return self.params[1] if self.use_bias else None
 
     def forward(self, A_prev, training=False):
         A, self.cache = dense_forward(A_prev, self.W, self.b if self.use_bias else 0, self.activation)
@@ -207,8 +205,7 @@ class Dense(Layer):
         return self.backward_from_logits(activation_backward(dA, self.cache, self.activation), need_dA_prev)
 
     def backward_from_logits(self, dZ, need_dA_prev=True):
-        dA_prev, dW, _ = dense_backward(dZ, self.cache, self.W, need_dA_prev, dW=self.grads[0],
-                                        db=self.grads[1] if self.use_bias else None)
+        dA_prev, dW, _ = dense_backward(dZ, self.cache, self.W, need_dA_prev, dW=self.dW, db=self.db)
         if self.kernel_regularizer is not None:
             dW += self.kernel_regularizer.gradient(self.W)
         return dA_prev

@@ -128,6 +128,7 @@ class Network:
         self._flat = np.zeros(sum(int(np.prod(s)) for s in self._shapes), dtype=self.dtype)
         self._flat_grads = np.zeros_like(self._flat)
         views, grad_views = self.unflatten(self._flat), self.unflatten(self._flat_grads)
+        self._grad_views = tuple(grad_views)  # what backward(copy=False) returns, made once
         for layer, layer_shapes in zip(self.layers, shapes):
             k = len(layer_shapes)
             layer.bind(views[:k], grad_views[:k])
@@ -252,7 +253,7 @@ class Network:
         else:
             per_example = self.loss.per_example(Y, out["A"])
         J = per_example.sum() / len(per_example)
-        penalties = [p for p in (layer.regularization_loss() for layer in self.layers) if p is not None]
+        penalties = [p for p in map(Layer.regularization_loss, self.layers) if p is not None]
         if penalties:
             J = J + sum(penalties)  # summed first, then added once, as Keras adds model.losses
         return float(J)
@@ -278,8 +279,7 @@ class Network:
             dA = last.backward(self.loss.gradient(Y, out["A"]), need_dA_prev=not first)
         for i in reversed(range(len(self.layers) - 1)):
             dA = self.layers[i].backward(dA, need_dA_prev=i > 0)
-        grads = self.unflatten(self._flat_grads)
-        return [g.copy() for g in grads] if copy else grads
+        return [g.copy() for g in self._grad_views] if copy else list(self._grad_views)
 
     def apply_gradients(self, optimizer) -> None:
         """One optimizer step on every parameter, from the gradients ``backward`` left."""
