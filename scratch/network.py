@@ -253,7 +253,7 @@ class Network:
         else:
             per_example = self.loss.per_example(Y, out["A"])
         J = per_example.sum() / len(per_example)
-        penalties = [p for p in map(Layer.regularization_loss, self.layers) if p is not None]
+        penalties = [p for p in (layer.regularization_loss() for layer in self.layers) if p is not None]
         if penalties:
             J = J + sum(penalties)  # summed first, then added once, as Keras adds model.losses
         return float(J)
