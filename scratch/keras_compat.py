@@ -47,6 +47,15 @@ QUIRKS = (
     "adam_betas",        # Adam casts beta_1, beta_2 through float32 for beta^t
 )
 
+#: Quirks that depend on how a model was compiled, not on Keras alone: ``keras_compat=True``
+#: leaves them out, and ``compare.twin.derive_quirks`` turns them on where a model has them.
+MODEL_QUIRKS = (
+    # ``compile`` casts the compiled loss's value to the floatx() of compile time (CompileLoss's
+    # own dtype): a float64 model compiled under float32 reports its loss rounded to float32.
+    # Its gradients are not touched (TensorFlow's Cast passes the gradient 1 through exactly).
+    "loss_value_floatx",
+)
+
 KerasCompat = Union[bool, Iterable[str]]
 
 
@@ -57,9 +66,9 @@ def resolve(keras_compat: KerasCompat) -> frozenset:
     if keras_compat is False or keras_compat is None:
         return frozenset()
     names = frozenset([keras_compat] if isinstance(keras_compat, str) else keras_compat)
-    unknown = sorted(names - set(QUIRKS))
+    unknown = sorted(names - set(QUIRKS) - set(MODEL_QUIRKS))
     if unknown:
-        raise ValueError(f"unknown Keras quirk {unknown[0]!r}; valid: {', '.join(QUIRKS)}")
+        raise ValueError(f"unknown Keras quirk {unknown[0]!r}; valid: {', '.join(QUIRKS + MODEL_QUIRKS)}")
     return names
 
 

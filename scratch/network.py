@@ -253,6 +253,8 @@ class Network:
         else:
             per_example = self.loss.per_example(Y, out["A"])
         J = per_example.sum() / len(per_example)
+        if "loss_value_floatx" in self.quirks:  # scratch.keras_compat.MODEL_QUIRKS
+            J = np.float32(J).astype(self.dtype)
         penalties = [p for p in (layer.regularization_loss() for layer in self.layers) if p is not None]
         if penalties:
             J = J + sum(penalties)  # summed first, then added once, as Keras adds model.losses

@@ -1,0 +1,356 @@
+"""The twin of a user's Keras model: a ``scratch.Network`` built from the model itself.
+
+``from_keras(model_or_path)`` reads everything from the model and from Keras's own state,
+never from the user: the layers and their settings, the weights, the compiled loss, the
+compiled optimizer with its state (step count and slots), the dtype the loss really runs in,
+and every Keras quirk that applies to *this* model (``scratch.keras_compat``), each found by
+asking Keras (``derive_quirks``).  ``to_keras(net)`` goes the other way.
+
+A model file is untrusted input.  A ``Lambda`` layer stores Python bytecode that runs when
+Keras rebuilds the model with ``safe_mode=False``.  So ``load_model_file`` reads the file's
+config first, refuses any class outside ``SUPPORTED`` before Keras deserialises anything,
+and loads with ``safe_mode=True``.
+
+Supported now: Sequential models and functional chains without branches of ``Dense`` (its
+activation, ``use_bias``, an ``L2`` kernel regularizer) and ``Activation`` layers; the
+activations sigmoid, tanh, relu, leaky_relu (Keras's, slope 0.2, and ``keras_ref``'s, 0.01),
+linear and softmax; the losses binary and categorical cross-entropy and mean squared error,
+without ``from_logits`` or ``label_smoothing``; SGD, RMSprop and Adam without clipping,
+weight decay or a schedule.  Anything else is refused with a ``ValueError`` that names it and
+lists what is supported.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+
+import scratch
+from keras_ref import quiet
+from scratch.keras_compat import QUIRKS
+
+#: Keras classes a model file may contain, beside the model itself.
+SUPPORTED_LAYERS = ("InputLayer", "Dense", "Activation")
+SUPPORTED_MODELS = ("Sequential", "Functional", "Model")
+#: What a config may name beside layers: dtype policies, initializers, regularizers.
+SUPPORTED_OBJECTS = ("DTypePolicy", "FloatDTypePolicy", "L2", "GlorotUniform", "GlorotNormal", "HeUniform",
+                     "HeNormal", "LecunUniform", "LecunNormal", "RandomUniform", "RandomNormal", "Zeros", "Ones",
+                     "TruncatedNormal", "VarianceScaling", "Constant", "__tensor__", "__numpy__", "__keras_tensor__",
+                     # the compile config: these are refused later, by setting, if they use what the twin lacks
+                     "SGD", "RMSprop", "Adam", "BinaryCrossentropy", "CategoricalCrossentropy", "MeanSquaredError")
+SUPPORTED = SUPPORTED_MODELS + SUPPORTED_LAYERS + SUPPORTED_OBJECTS
+#: Keras activation -> scratch activation config.  keras_ref's registered leaky_relu has the lecture's slope.
+ACTIVATIONS = {
+    "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "linear": "linear", "softmax": "softmax",
+    "leaky_relu": {"name": "leaky_relu", "negative_slope": 0.2},
+    "keras_ref>leaky_relu": {"name": "leaky_relu", "negative_slope": 0.01},
+}
+LOSSES = {"binary_crossentropy": "binary_crossentropy", "categorical_crossentropy": "categorical_crossentropy",
+          "mean_squared_error": "mean_squared_error", "mse": "mean_squared_error"}
+OPTIMIZERS = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam"}
+#: Where Keras 3 keeps each scratch slot: the optimizer's list attribute, one entry per variable.
+KERAS_SLOTS = {
+    "sgd": {"momentum": "momentums"},
+    "rmsprop": {"velocity": "_velocities", "momentum": "_momentums", "average_gradient": "_average_gradients"},
+    "adam": {"momentum": "_momentums", "velocity": "_velocities"},
+}
+
+
+def refuse(kind: str, what, valid, where: str = "") -> ValueError:
+    """The one-line refusal: what is not supported, where, and what is."""
+    return ValueError(f"unsupported {kind} {what!r}{' in ' + where if where else ''}; supported: {', '.join(valid)}")
+
+
+# --- files --------------------------------------------------------------------------------------
+
+def file_config(path: str) -> dict:
+    """The model config inside a ``.keras`` file (a zip) or a legacy ``.h5`` file, read as JSON only."""
+    if not os.path.isfile(path):
+        raise ValueError(f"no model file at {path}")
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                return json.loads(z.read("config.json"))
+        except (KeyError, ValueError, zipfile.BadZipFile) as e:
+            raise ValueError(f"{path} is not a Keras model file (no readable config.json: {e})") from None
+    try:
+        import h5py
+        with h5py.File(path, "r") as f:
+            text = f.attrs.get("model_config")
+    except OSError as e:
+        raise ValueError(f"{path} is neither a .keras nor an .h5 Keras model file ({e})") from None
+    if text is None:
+        raise ValueError(f"{path} is an HDF5 file without a Keras model config (weights only?)")
+    return json.loads(text.decode() if isinstance(text, bytes) else text)
+
+
+def classes_named(config) -> list[str]:
+    """Every ``class_name`` anywhere in a config, in order of appearance."""
+    found = []
+    if isinstance(config, dict):
+        if isinstance(config.get("class_name"), str):
+            found.append(config["class_name"])
+        for value in config.values():
+            found += classes_named(value)
+    elif isinstance(config, list):
+        for value in config:
+            found += classes_named(value)
+    return found
+
+
+def check_file_config(config: dict) -> None:
+    """Refuse a file whose config names any class outside ``SUPPORTED`` (a Lambda, a Conv2D, a
+    custom object), or an activation outside ``ACTIVATIONS``, before Keras deserialises it."""
+    for name in classes_named(config):
+        if name not in SUPPORTED and name != "function":
+            raise refuse("layer or object", name, SUPPORTED_LAYERS + ("the model classes", "initializers", "L2",
+                                                                      "SGD, RMSprop, Adam", "the three losses"))
+    for layer in config.get("config", {}).get("layers", []):
+        activation = layer.get("config", {}).get("activation")
+        if activation is not None:
+            name = activation if isinstance(activation, str) else activation.get("config")
+            if name not in ACTIVATIONS:
+                raise refuse("activation", name, ACTIVATIONS)
+
+
+def load_model_file(path: str):
+    """A Keras model from ``path``, its config checked first, loaded with ``safe_mode=True``."""
+    check_file_config(file_config(path))
+    keras = quiet.keras()
+    import keras_ref.models  # noqa: F401  (registers keras_ref's leaky_relu, which such files name)
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=True)
+    except Exception as e:  # a truncated or inconsistent file: one clear line, not Keras's traceback
+        raise ValueError(f"{path} could not be loaded as a Keras model: {type(e).__name__}: {e}") from None
+
+
+# --- layers -------------------------------------------------------------------------------------
+
+def activation_of(fn, where: str):
+    keras = quiet.keras()
+    name = keras.activations.serialize(fn)
+    if isinstance(name, dict):
+        name = name.get("config")
+    if name not in ACTIVATIONS:
+        raise refuse("activation", name, ACTIVATIONS, where)
+    return ACTIVATIONS[name]
+
+
+def chain(model) -> list:
+    """The model's layers in order, for a Sequential model or a functional chain without branches."""
+    keras = quiet.keras()
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if not isinstance(model, keras.Sequential):
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            raise ValueError(f"model {model.name!r} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+                             "supported: one input, one output, layers in a chain")
+        for prev, layer in zip(layers, layers[1:]):
+            inbound = [getattr(t, "_keras_history", None) for t in (layer.input if isinstance(layer.input, list)
+                                                                  else [layer.input])]
+            if len(inbound) != 1 or inbound[0] is None or inbound[0].operation is not prev:
+                raise ValueError(f"model {model.name!r} branches at layer {layer.name!r}; supported: a chain "
+                                 "of layers, each taking the previous one's output")
+    return layers
+
+
+def layer_twin(layer):
+    """The scratch layer for one Keras layer."""
+    keras = quiet.keras()
+    where = f"layer {layer.name!r}"
+    if isinstance(layer, keras.layers.Dense):
+        regularizer = layer.kernel_regularizer
+        if regularizer is not None and type(regularizer) is not keras.regularizers.L2:
+            raise refuse("kernel regularizer", type(regularizer).__name__, ["L2"], where)
+        for attribute in ("bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"):
+            if getattr(layer, attribute, None) is not None:
+                raise refuse(attribute, type(getattr(layer, attribute)).__name__, ["none"], where)
+        return scratch.Dense(layer.units, activation_of(layer.activation, where), use_bias=layer.use_bias,
+                             kernel_regularizer=None if regularizer is None else scratch.layers.regularizers.L2(
+                                 float(regularizer.l2)), name=layer.name)
+    if type(layer) is keras.layers.Activation:
+        return scratch.Activation(activation_of(layer.activation, where), name=layer.name)
+    raise refuse("layer", f"{type(layer).__name__} ({layer.name})", SUPPORTED_LAYERS[1:])
+
+
+def model_dtype(model) -> str:
+    dtypes = {np.dtype(v.dtype).name for v in model.weights}
+    if len(dtypes) != 1 or not dtypes <= {"float32", "float64"}:
+        raise refuse("variable dtypes", sorted(dtypes), ["all float32", "all float64"])
+    return dtypes.pop()
+
+
+# --- loss and optimizer ---------------------------------------------------------------------------
+
+def loss_twin(model, loss=None) -> tuple[str, str]:
+    """(the scratch loss name, the dtype Keras's compiled loss runs in).
+
+    A loss given by name is wrapped when ``compile`` first builds it, in the ``floatx()`` of
+    that moment, whatever the model's dtype.  Once built, its dtype is read; before, it is the
+    current ``floatx()``, which is what the next ``fit`` would use.
+    """
+    keras = quiet.keras()
+    given = loss if loss is not None else getattr(model, "loss", None)
+    if given is None:
+        raise ValueError(f"model {model.name!r} is not compiled: there is no loss to take gradients of "
+                         f"(give one: supported {', '.join(LOSSES)})")
+    dtype = keras.config.floatx()
+    if isinstance(given, keras.losses.Loss):
+        config = given.get_config()
+        if config.get("from_logits") or config.get("label_smoothing"):
+            raise refuse("loss setting", {k: config[k] for k in ("from_logits", "label_smoothing") if config.get(k)},
+                         ["from_logits=False", "label_smoothing=0"])
+        if config.get("reduction", "sum_over_batch_size") != "sum_over_batch_size":
+            raise refuse("loss reduction", config["reduction"], ["sum_over_batch_size"])
+        name = keras.losses.serialize(given)
+        name = {"BinaryCrossentropy": "binary_crossentropy", "CategoricalCrossentropy": "categorical_crossentropy",
+                "MeanSquaredError": "mean_squared_error"}.get(name.get("class_name") if isinstance(name, dict) else name)
+        dtype = given.dtype
+    else:
+        name = given if isinstance(given, str) else getattr(given, "__name__", repr(given))
+        built = getattr(getattr(model, "_compile_loss", None), "_flat_losses", None)
+        if built:
+            dtype = getattr(built[0], "loss", built[0]).dtype
+    if name not in LOSSES:
+        raise refuse("loss", name, LOSSES)
+    return LOSSES[name], np.dtype(dtype).name
+
+
+def optimizer_twin(optimizer) -> scratch.optimizers.Optimizer | None:
+    """The scratch optimizer with the Keras optimizer's kind and settings (state: ``copy_state``)."""
+    if optimizer is None:
+        return None
+    kind = OPTIMIZERS.get(type(optimizer).__name__)
+    if kind is None:
+        raise refuse("optimizer", type(optimizer).__name__, OPTIMIZERS)
+    config = optimizer.get_config()
+    for key in ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "loss_scale_factor",
+                "gradient_accumulation_steps"):
+        if config.get(key):
+            raise refuse(f"optimizer setting {key}", config[key], ["none"])
+    if config.get("use_ema") or config.get("amsgrad"):
+        raise refuse("optimizer setting", "use_ema" if config.get("use_ema") else "amsgrad", ["none"])
+    if not isinstance(config["learning_rate"], (int, float)):
+        raise refuse("learning rate", config["learning_rate"], ["a constant"])
+    keys = {"sgd": ("learning_rate", "momentum", "nesterov"),
+            "rmsprop": ("learning_rate", "rho", "momentum", "epsilon", "centered"),
+            "adam": ("learning_rate", "beta_1", "beta_2", "epsilon")}[kind]
+    return scratch.optimizers.OPTIMIZERS[kind](**{k: config[k] for k in keys})
+
+
+def copy_state(optimizer, net: scratch.Network) -> None:
+    """The Keras optimizer's step count and slots into the twin's optimizer, if it has stepped."""
+    if optimizer is None or not optimizer.built or int(optimizer.iterations.numpy()) == 0:
+        return
+    kind = net.optimizer.name
+    slots = {}
+    for name, attribute in KERAS_SLOTS[kind].items():
+        variables = getattr(optimizer, attribute, None) or []
+        if name in net.optimizer._slot_names():
+            # A legacy .h5 file restores the step count but not the slots (Keras 3.15): Keras then
+            # steps on from zero slots, and so does the twin.
+            slots[name] = (np.concatenate([np.asarray(v).ravel() for v in variables]).astype(net.dtype)
+                           if variables else np.zeros(net.n_params, dtype=net.dtype))
+    net.set_optimizer_state(int(optimizer.iterations.numpy()), slots)
+
+
+# --- quirks ---------------------------------------------------------------------------------------
+
+def derive_quirks(model, dtype: str) -> frozenset:
+    """The Keras quirks (``scratch.keras_compat.QUIRKS``) that apply to this model, each found by
+    asking Keras: probes run through Keras's own code, and the optimizer's variables are read.
+
+    - ``crossed_logits``: the TensorFlow backend attaches ``_keras_logits`` to sigmoid and softmax outputs.
+    - ``leaky_relu_slope``: ``keras.activations.leaky_relu`` on a float64 -1 gives -float32(slope).
+    - ``l2_factor``: the model's L2 regularizer on a float64 one gives float32(l2).
+    - ``learning_rate``: the optimizer's learning-rate variable is float32.
+    - ``sgd_momentum``, ``adam_betas``: ``keras.ops.cast`` of a Python float to float64 goes
+      through float32 (it does under a float32 ``floatx()``).
+    - ``loss_value_floatx``: the compiled loss (``model._compile_loss``, made by ``compile``)
+      has float32 as its dtype, to which it casts the loss value.
+    In a float32 model none of the roundings changes anything; ``crossed_logits`` still applies.
+    """
+    keras = quiet.keras()
+    quirks = set()
+    if keras.backend.backend() == "tensorflow":
+        quirks.add("crossed_logits")
+    if dtype != "float64":  # the roundings are float32's own: reproducing them changes nothing
+        return frozenset(quirks | (set(QUIRKS) - {"crossed_logits"}))
+    minus_one = keras.ops.convert_to_tensor(np.array([-1.0]), dtype="float64")
+    probe = float(keras.ops.convert_to_numpy(keras.activations.leaky_relu(minus_one, negative_slope=0.3))[0])
+    if probe == -float(np.float32(0.3)):
+        quirks.add("leaky_relu_slope")
+    one = keras.ops.convert_to_tensor(np.array([1.0]), dtype="float64")
+    if float(keras.ops.convert_to_numpy(keras.regularizers.L2(0.3)(one))) == float(np.float32(0.3)):
+        quirks.add("l2_factor")
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and np.dtype(optimizer.learning_rate.dtype) == np.float32:
+        quirks.add("learning_rate")
+    compiled = getattr(model, "_compile_loss", None)
+    if compiled is not None and np.dtype(compiled.dtype) == np.float32:
+        quirks.add("loss_value_floatx")
+    if float(keras.ops.convert_to_numpy(keras.ops.cast(0.3, "float64"))) == float(np.float32(0.3)):
+        quirks |= {"sgd_momentum", "adam_betas"}
+    return frozenset(quirks)
+
+
+# --- both directions ------------------------------------------------------------------------------
+
+def from_keras(model_or_path, loss=None) -> scratch.Network:
+    """The twin of a Keras model (a live ``keras.Model``, or a path to a ``.keras`` or ``.h5`` file)."""
+    model = load_model_file(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model_or_path
+    keras = quiet.keras()
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"expected a keras.Model or a model file, got {type(model).__name__}")
+    layers = [layer_twin(layer) for layer in chain(model)]
+    if len(model.inputs[0].shape) != 2:
+        raise refuse("input shape", tuple(model.inputs[0].shape), ["(batch, features)"])
+    dtype = model_dtype(model)
+    loss_name, loss_dtype = loss_twin(model, loss)
+    if loss_dtype != dtype:
+        raise ValueError(f"model {model.name!r} is {dtype} but its compiled loss runs in {loss_dtype} "
+                         f"(a loss given by name follows floatx(), {keras.config.floatx()} now); not supported yet: "
+                         f"compile with a loss object of dtype {dtype!r}")
+    optimizer = getattr(model, "optimizer", None)
+    net = scratch.Network(layers=[scratch.Input(int(model.inputs[0].shape[1]))] + layers,
+                          loss=loss_name, dtype=dtype, keras_compat=derive_quirks(model, dtype),
+                          optimizer=optimizer_twin(optimizer))
+    net.set_weights(model.get_weights())
+    copy_state(optimizer, net)
+    return net
+
+
+def to_keras(net: scratch.Network):
+    """A compiled ``keras.Model`` with the twin's layers, weights, loss and optimizer settings."""
+    keras = quiet.keras()
+    from keras_ref.models import leaky_relu
+
+    def activation(a):
+        if a.name == "leaky_relu":
+            slope = a.config["negative_slope"]
+            if np.float32(slope) == np.float32(0.01):
+                return leaky_relu
+            return lambda x: keras.activations.leaky_relu(x, negative_slope=slope)
+        return a.name
+
+    inputs = keras.Input(shape=(net.widths[0],), dtype=net.dtype)
+    A = inputs
+    for layer in net.layers:
+        if isinstance(layer, scratch.Dense):
+            reg = layer.kernel_regularizer
+            A = keras.layers.Dense(layer.units, activation=activation(layer.activation), use_bias=layer.use_bias,
+                                   kernel_regularizer=None if reg is None else keras.regularizers.L2(reg.l2),
+                                   dtype=net.dtype, name=layer.name)(A)
+        else:
+            A = keras.layers.Activation(activation(layer.activation), dtype=net.dtype, name=layer.name)(A)
+    model = keras.Model(inputs, A)
+    model.set_weights(net.get_weights())
+    optimizer = net.optimizer or scratch.Adam()
+    keras_optimizer = {"sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop,
+                       "adam": keras.optimizers.Adam}[optimizer.name](**optimizer.get_config())
+    loss_class = {"binary_crossentropy": keras.losses.BinaryCrossentropy,
+                  "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+                  "mean_squared_error": keras.losses.MeanSquaredError}[net.loss.name]
+    model.compile(loss=loss_class(dtype=net.dtype), optimizer=keras_optimizer)
+    return model

@@ -1,0 +1,153 @@
+"""compare.twin: the twin of a user's Keras model, from the model itself or from its file."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.fixture(scope="module", params=["float32", "float64"])
+def report(request, tmp_path_factory):
+    """tests/twin_check.py under one floatx(), in a process of its own (Keras's global state)."""
+    out = tmp_path_factory.mktemp(f"twin_{request.param}")
+    result = subprocess.run([sys.executable, os.path.join(HERE, "twin_check.py"), request.param, str(out)],
+                            capture_output=True, text=True, timeout=600, cwd=os.path.dirname(HERE))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def test_every_model_and_its_twin_agree_on_outputs_gradients_and_20_steps(report):
+    assert len(report["cases"]) == 7  # 3 recipes x 2 dtypes, and a loss by name in floatx's own dtype
+    for case, c in report["cases"].items():
+        for leg in ("predict", "output", "loss", "gradients"):
+            assert c[leg] <= c["tolerance"], (case, leg, c[leg], c["tolerance"])
+        assert c["steps"] <= c["steps_tolerance"], (case, c["steps"], c["steps_tolerance"])
+        assert c["iterations_before"] == 8 and c["iterations"] == [28, 28], case  # the optimizer's state came along
+
+
+def test_the_quirks_are_derived_from_the_model_and_keras_state(report):
+    floatx = report["floatx"]
+    for case, c in report["cases"].items():
+        if c["dtype"] == "float64":
+            # the learning-rate variable is created in floatx(); the compiled loss casts to the floatx of compile()
+            assert ("learning_rate" in c["quirks"]) == (floatx == "float32"), case
+            assert ("loss_value_floatx" in c["quirks"]) == (floatx == "float32"), case
+        assert "crossed_logits" in c["quirks"] and "leaky_relu_slope" in c["quirks"]
+
+
+def test_saved_files_give_the_same_twin_or_a_reason(report):
+    """A reloaded model's loss runs in floatx(): in its own dtype the file's twin is the live one's,
+    with the optimizer's step count; across dtypes the twin is refused with the reason."""
+    for case, c in report["cases"].items():
+        if c["dtype"] == report["floatx"]:
+            assert c["files_agree"] == {"keras": True, "h5": True}, case
+            assert c["files_state"] == {"keras": 8, "h5": 8}, case
+        else:
+            assert set(c["files_refused"]) == {"keras", "h5"}, case
+            assert all("its compiled loss runs in" in why for why in c["files_refused"].values())
+
+
+def test_negative_controls_are_reported(report):
+    floatx, controls = report["floatx"], report["controls"]
+    for dtype in ("float32", "float64"):
+        moved = controls[f"perturbed/{dtype}"]
+        assert moved["output"] > moved["tolerance"] and moved["gradients"] > moved["tolerance"]
+        assert moved["steps"] > moved["steps_tolerance"]
+    flipped = controls["flipped/float64"]
+    if floatx == "float64":  # the issue's case: a float64 learning rate taken for float32 drifts
+        assert flipped["steps"] > 1e3 * flipped["steps_tolerance"]
+    else:  # the float32 variable's value is read as it is, so the rounding is already in it
+        assert flipped["steps"] <= flipped["steps_tolerance"]
+
+
+# --- refusals: each names what is unsupported, before anything runs --------------------------------
+
+@pytest.fixture(scope="module")
+def keras():
+    from keras_ref import quiet
+    return quiet.keras()
+
+
+def test_unsupported_models_are_refused_by_name(keras):
+    from compare import twin
+    conv = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+                             keras.layers.Dense(1)])
+    conv.compile(loss="mse")
+    with pytest.raises(ValueError, match=r"unsupported layer 'Conv2D \(conv2d.*\)'; supported: Dense, Activation"):
+        twin.from_keras(conv)
+    inputs = keras.Input((4,))
+    a, b = keras.layers.Dense(3)(inputs), keras.layers.Dense(3)(inputs)
+    branching = keras.Model(inputs, keras.layers.Add()([a, b]))
+    with pytest.raises(ValueError, match="unsupported layer 'Add|branches at layer"):
+        twin.from_keras(branching)
+    swish = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="swish")])
+    swish.compile(loss="mse")
+    with pytest.raises(ValueError, match="unsupported activation '(silu|swish)' in layer .*; supported: sigmoid, tanh"):
+        twin.from_keras(swish)
+    bare = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="is not compiled.*supported binary_crossentropy"):
+        twin.from_keras(bare)
+    assert twin.from_keras(bare, loss="mean_squared_error").loss.name == "mean_squared_error"
+    bare.compile(loss="mse", optimizer=keras.optimizers.Adam(clipnorm=1.0))
+    with pytest.raises(ValueError, match="unsupported optimizer setting clipnorm"):
+        twin.from_keras(bare)
+    bare.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    with pytest.raises(ValueError, match="unsupported loss setting .*from_logits"):
+        twin.from_keras(bare)
+
+
+def test_a_lambda_file_is_refused_before_keras_reads_it(keras, tmp_path):
+    """A Lambda stores bytecode that runs when Keras rebuilds the model unsafely: its file is
+    refused from its config alone, and the code never runs."""
+    from compare import twin
+    marker = tmp_path / "ran"
+    code = f"lambda x: (open({str(marker)!r}, 'w').write('ran'), x)[1]"
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(eval(code)), keras.layers.Dense(1)])
+    model.compile(loss="mse")
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    marker.unlink()  # building the model ran it once; from here on nothing may
+    with pytest.raises(ValueError, match="unsupported layer or object 'Lambda'"):
+        twin.from_keras(str(path))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no model file at"),
+    (b"not a model at all", "neither a .keras nor an .h5"),
+    ("zip-without-config", "no readable config.json"),
+])
+def test_files_that_are_not_models_are_refused(tmp_path, content, message):
+    from compare import twin
+    path = tmp_path / "m.keras"
+    if content == "zip-without-config":
+        import zipfile
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("other.txt", "x")
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        twin.from_keras(str(path))
+
+
+def test_a_twin_goes_back_to_keras(keras):
+    import scratch
+    from compare import twin
+    net = scratch.Network([4, 6, 3], hidden_activation="leaky_relu", output_activation="softmax",
+                          loss="categorical_crossentropy", seed=0, optimizer=scratch.SGD(0.1, momentum=0.9))
+    model = twin.to_keras(net)
+    X = np.random.default_rng(0).standard_normal((16, 4)).astype("float32")
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), net.get_weights()))
+    from compare.report import errors
+    from scratch import tolerances
+    assert errors(model.predict(X, verbose=0), net.predict(X))["rel_diff"] <= tolerances.network("float32", [4, 6, 3], 16)
+    again = twin.from_keras(model)  # and back: the same network, computing the same bits
+    Y = np.eye(3, dtype="float32")[np.random.default_rng(1).integers(0, 3, 16)]
+    (J1, g1), (J2, g2) = again.loss_and_gradients(X, Y), net.loss_and_gradients(X, Y)
+    assert J1 == J2 and all(np.array_equal(a, b) for a, b in zip(g1, g2))
+    assert [layer.activation.config for layer in again.layers] == [{"negative_slope": 0.01}, {}]
+    assert again.optimizer.get_config() == {**net.optimizer.get_config(), "learning_rate": float(np.float32(0.1))}
