@@ -239,19 +239,20 @@ def optimizer_twin(optimizer) -> scratch.optimizers.Optimizer | None:
     return scratch.optimizers.OPTIMIZERS[kind](**{k: config[k] for k in keys})
 
 
-def copy_state(optimizer, net: scratch.Network) -> None:
-    """The Keras optimizer's step count and slots into the twin's optimizer, if it has stepped."""
+def copy_state(optimizer, model, net: scratch.Network) -> None:
+    """The Keras optimizer's step count and slots into the twin's optimizer, if it has stepped.
+
+    An optimizer that does not hold the model's variables has no state to copy: a legacy
+    ``.h5`` file comes back (Keras 3.15) with its step count but an optimizer built for no
+    variables, which cannot train the model ("Unknown variable").  The twin then starts its
+    optimizer afresh, as recompiling the model would.
+    """
     if optimizer is None or not optimizer.built or int(optimizer.iterations.numpy()) == 0:
         return
-    kind = net.optimizer.name
-    slots = {}
-    for name, attribute in KERAS_SLOTS[kind].items():
-        variables = getattr(optimizer, attribute, None) or []
-        if name in net.optimizer._slot_names():
-            # A legacy .h5 file restores the step count but not the slots (Keras 3.15): Keras then
-            # steps on from zero slots, and so does the twin.
-            slots[name] = (np.concatenate([np.asarray(v).ravel() for v in variables]).astype(net.dtype)
-                           if variables else np.zeros(net.n_params, dtype=net.dtype))
+    if len(getattr(optimizer, "_trainable_variables", [])) != len(model.trainable_variables):
+        return
+    slots = {name: np.concatenate([np.asarray(v).ravel() for v in getattr(optimizer, attribute)]).astype(net.dtype)
+             for name, attribute in KERAS_SLOTS[net.optimizer.name].items() if name in net.optimizer._slot_names()}
     net.set_optimizer_state(int(optimizer.iterations.numpy()), slots)
 
 
@@ -317,7 +318,7 @@ def from_keras(model_or_path, loss=None) -> scratch.Network:
                           loss=loss_name, dtype=dtype, keras_compat=derive_quirks(model, dtype),
                           optimizer=optimizer_twin(optimizer))
     net.set_weights(model.get_weights())
-    copy_state(optimizer, net)
+    copy_state(optimizer, model, net)
     return net
 
 

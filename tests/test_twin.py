@@ -45,7 +45,8 @@ def test_saved_files_give_the_same_twin_or_a_reason(report):
     for case, c in report["cases"].items():
         if c["dtype"] == report["floatx"]:
             assert c["files_agree"] == {"keras": True, "h5": True}, case
-            assert c["files_state"] == {"keras": 8, "h5": 8}, case
+            # an .h5 file's optimizer comes back built for no variables (Keras cannot train it): no state
+            assert c["files_state"] == {"keras": 8, "h5": False}, case
         else:
             assert set(c["files_refused"]) == {"keras", "h5"}, case
             assert all("its compiled loss runs in" in why for why in c["files_refused"].values())
