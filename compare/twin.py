@@ -350,8 +350,15 @@ def to_keras(net: scratch.Network):
     optimizer = net.optimizer or scratch.Adam()
     keras_optimizer = {"sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop,
                        "adam": keras.optimizers.Adam}[optimizer.name](**optimizer.get_config())
-    loss_class = {"binary_crossentropy": keras.losses.BinaryCrossentropy,
-                  "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
-                  "mean_squared_error": keras.losses.MeanSquaredError}[net.loss.name]
-    model.compile(loss=loss_class(dtype=net.dtype), optimizer=keras_optimizer)
+    model.compile(loss=keras_loss(net.loss.name, net.dtype), optimizer=keras_optimizer)
     return model
+
+
+def keras_loss(name: str, dtype: str):
+    """The Keras loss object for a scratch loss name, computing in ``dtype`` (not ``floatx()``)."""
+    if name not in LOSSES:
+        raise refuse("loss", name, LOSSES)
+    keras = quiet.keras()
+    return {"binary_crossentropy": keras.losses.BinaryCrossentropy,
+            "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+            "mean_squared_error": keras.losses.MeanSquaredError}[LOSSES[name]](dtype=dtype)

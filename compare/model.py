@@ -1,0 +1,271 @@
+"""python -m compare.model PATH: your Keras model and its NumPy twin, proven to agree.
+
+Loads the model from a ``.keras`` or ``.h5`` file (its config checked first, then
+``safe_mode=True``), builds its twin with ``compare.twin.from_keras``, and compares three
+legs on one batch:
+
+1. inference: ``model.predict`` against ``twin.predict``;
+2. training mode: the loss, the regularisation penalties and every gradient, as ``fit``
+   computes them;
+3. training steps: ``--steps`` calls of ``model.train_on_batch`` with the model's own compiled
+   optimizer against the twin's steps, comparing every weight and optimizer slot after each,
+   and naming the first step that drifts.
+
+Tolerances are derived from the dtype's epsilon and the network's size
+(``scratch.tolerances``).  Data: ``--data`` names a built-in data set or a CSV file (with
+``--target``); by default a fixed-seed batch shaped to the model's input, with labels that
+suit its loss.  ``--save-twin FILE.npz`` writes the twin as it was loaded, which
+``scratch.load`` reads back with NumPy alone.  Exit 0 when everything agrees, 1 when anything
+does not, 2 on bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import compare  # starts the clock
+from compare.cli import Parser, add_device_arguments, add_output_arguments, check_new_file, chosen_device, count
+from compare.cli import positive_float, positive_int
+from compare.report import Table, compare_named, describe_failure, die, failures, json_report, write_json
+from keras_ref import datasets
+from scratch import tolerances
+
+PROG = "compare.model"
+PERTURBATION = 1000  # tolerances
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    data: str | None = None
+    target: str | None = None
+    batch_size: int = 32
+    steps: int = 20
+    seed: int = 0
+    loss: str | None = None
+    tol_float32: float | None = None
+    tol_float64: float | None = None
+    perturb: str | None = None
+
+
+def batch(config: Config, model, net) -> tuple[np.ndarray, np.ndarray, str]:
+    """(X, Y, what they are): ``--data``'s first ``--batch-size`` training examples, or a fixed-seed batch."""
+    n_in, n_out = net.widths[0], net.widths[-1]
+    if config.data is None:
+        from compare.gradients import make_batch
+        X, Y = make_batch((n_in, n_out), net.loss.name, config.batch_size, config.seed)
+        return X, Y, f"a fixed-seed batch of {config.batch_size} (seed {config.seed})"
+    if config.target is not None or config.data.endswith(".csv"):
+        if config.target is None:
+            raise ValueError(f"--data {config.data} is a CSV file: name its class column with --target")
+        split = datasets.load_csv(config.data, config.target, seed=config.seed)
+    else:
+        split = datasets.load(config.data, seed=config.seed)
+    if split.n_features != n_in:
+        raise ValueError(f"{split.name} has {split.n_features} features, the model takes {n_in} inputs")
+    if net.loss.name == "mean_squared_error":
+        raise ValueError("the model's loss is mean_squared_error; --data gives class labels (use the default batch)")
+    if split.n_outputs != n_out:
+        raise ValueError(f"{split.name} has {split.classes} classes, as targets of width {split.n_outputs}; "
+                         f"the model's {net.loss.name} output has {n_out} units")
+    m = min(config.batch_size, len(split.X_train))
+    return split.X_train[:m], split.y_train[:m], f"the first {m} training examples of {split.name}"
+
+
+def perturbed(net, key: str, names: list[str], tol: float) -> None:
+    """The negative control: every element of the twin's weight ``key`` moved by 1000 tolerances
+    of its scale, 1000 tol (max |w| + 1), far past what rounding can do."""
+    weights = net.get_weights()
+    w = weights[names.index(key)]
+    w += PERTURBATION * tol * (np.abs(w).max() + 1)
+    net.set_weights(weights)
+
+
+def tolerance(config: Config, net, m: int, steps: int | None = None) -> float:
+    """The flag's value, else N eps for this network and batch, grown by sqrt(k) after k steps."""
+    given = config.tol_float64 if net.dtype == "float64" else config.tol_float32
+    if given is not None:
+        return given
+    l2 = any(getattr(layer, "kernel_regularizer", None) is not None for layer in net.layers)
+    if steps is None:
+        return tolerances.network(net.dtype, net.widths, m, l2)
+    return tolerances.training(net.dtype, net.widths, m, steps, l2)
+
+
+def named_weights(model) -> list[str]:
+    return [v.path for v in model.weights]
+
+
+def run(config: Config, model, net, X, Y) -> dict:
+    """The three legs, each as named quantities compared in data-flow order."""
+    import keras_ref
+    from compare.training import Drift
+    names = named_weights(model)
+    tol = tolerance(config, net, len(X))
+
+    inference = compare_named({"output": model.predict(X, verbose=0)}, {"output": net.predict(X)}, tol)
+    k_out, k_loss, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
+    s_loss, s_grads = net.loss_and_gradients(X, Y)
+    k_penalty = float(sum(float(np.asarray(p)) for p in model.losses)) if model.losses else 0.0
+    s_penalty = float(sum(p for p in (layer.regularization_loss() for layer in net.layers) if p is not None))
+    training = compare_named({"output": k_out, "loss": float(k_loss), "penalties": k_penalty,
+                              **{f"grad/{n}": g for n, g in zip(names, k_grads)}},
+                             {"output": net.predict(X), "loss": s_loss, "penalties": s_penalty,
+                              **{f"grad/{n}": g for n, g in zip(names, s_grads)}}, tol)
+
+    drift = Drift(lambda k: tolerance(config, net, len(X), k))
+    error = None
+    for step in range(1, config.steps + 1):
+        k_step_loss = float(model.train_on_batch(X, Y, return_dict=True)["loss"])
+        try:
+            s_step_loss = net.train_on_batch(X, Y)
+        except FloatingPointError as e:
+            error = f"twin: {e}"
+            break
+        drift.update(step, state(model, k_step_loss, names), state_of_twin(net, s_step_loss, names))
+    steps = drift.report() | {"steps": config.steps, "error": error}
+    steps["passed"] = steps["passed"] and error is None
+    return {"tolerance": tol, "inference": inference, "training": training, "training_steps": steps}
+
+
+def state(model, loss: float, names: list[str]) -> dict:
+    """The loss, every weight and every optimizer slot of the Keras side, named."""
+    from compare.twin import KERAS_SLOTS, OPTIMIZERS
+    out = {"loss": loss, **{n: np.asarray(w) for n, w in zip(names, model.get_weights())}}
+    kind = OPTIMIZERS[type(model.optimizer).__name__]
+    for slot, attribute in KERAS_SLOTS[kind].items():
+        for n, v in zip(names, getattr(model.optimizer, attribute, None) or []):
+            out[f"{slot}/{n}"] = np.asarray(v)
+    return out
+
+
+def state_of_twin(net, loss: float, names: list[str]) -> dict:
+    out = {"loss": loss, **dict(zip(names, net.get_weights()))}
+    _, slots = net.optimizer_state()
+    for slot, flat in slots.items():
+        out |= {f"{slot}/{n}": v for n, v in zip(names, net.unflatten(flat))}
+    return out
+
+
+def render(result: dict) -> str:
+    table = Table(["leg", "quantity", "max abs", "rel diff", "tolerance", "verdict"])
+    for leg in ("inference", "training"):
+        for key, e in result[leg].items():
+            table.add(leg, key, f"{e['max_abs']:.1e}", f"{e['rel_diff']:.1e}", f"{result['tolerance']:.1e}",
+                      "ok" if e["passed"] else "FAIL")
+    s = result["training_steps"]
+    worst = max(s["worst"], key=lambda k: s["worst"][k]["drift"]) if s["worst"] else None
+    table.add("training steps", f"{s['steps']} steps, worst {worst}",
+              f"{s['worst'][worst]['max_abs']:.1e}" if worst else "-",
+              f"{s['worst'][worst]['drift']:.1e}" if worst else "-", "sqrt(k) N eps",
+              "ok" if s["passed"] else (f"FAIL from step {s['first_drift_step']}" if s["first_drift_step"]
+                                        else "FAIL"))
+    return table.render()
+
+
+def describe_failures(result: dict) -> list[str]:
+    lines = [f"FAIL {leg} " + describe_failure(key, result[leg][key], "twin vs keras")
+             for leg in ("inference", "training") for key in failures(result[leg])]
+    s = result["training_steps"]
+    if s["first_drift_step"] is not None:
+        lines.append(f"FAIL training steps: first drift at step {s['first_drift_step']} in "
+                     f"{', '.join(s['first_drift_keys'])}")
+    if s["error"]:
+        lines.append(f"FAIL training steps: {s['error']}")
+    return lines
+
+
+# --- command line ------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("path", help="the model: a .keras file (or a legacy .h5)")
+    p.add_argument("--data", default=None,
+                   help=f"a built-in data set ({', '.join(datasets.DATASETS)}) or a CSV file with --target; "
+                        "default: a fixed-seed batch shaped to the model")
+    p.add_argument("--target", default=None, help="the CSV's class column")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="examples in the compared batch")
+    p.add_argument("--steps", type=count, default=20, help="train_on_batch steps compared after each")
+    p.add_argument("--seed", type=count, default=0, help="seed of the default batch and of the data split")
+    p.add_argument("--loss", default=None,
+                   help="the loss of a model saved uncompiled (it is then compiled with it and Adam)")
+    p.add_argument("--tol-float32", type=positive_float, default=None,
+                   help="a fixed tolerance instead of N eps (docs/tolerances.md)")
+    p.add_argument("--tol-float64", type=positive_float, default=None, help="as --tol-float32")
+    p.add_argument("--perturb", metavar="WEIGHT", default=None,
+                   help="negative control: move one element of this twin weight (a Keras path such as "
+                        "dense/kernel); the run must then fail")
+    p.add_argument("--save-twin", metavar="FILE.npz", default=None,
+                   help="write the twin, as loaded, for scratch.load (no pickle, no TensorFlow)")
+    add_device_arguments(p)
+    add_output_arguments(p)
+    return p
+
+
+def main(argv=None) -> int:
+    started = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.json:
+        check_new_file(args.json, "--json", args.overwrite, parser)
+    if args.save_twin:
+        check_new_file(args.save_twin, "--save-twin", args.overwrite, parser)
+    if not os.path.isfile(args.path):
+        return die(PROG, f"no model file at {args.path}")
+    config = Config(args.path, args.data, args.target, args.batch_size, args.steps, args.seed, args.loss,
+                    args.tol_float32, args.tol_float64, args.perturb)
+    device_name = chosen_device(args, parser)
+    from compare import twin
+    from keras_ref.devices import placed
+    try:
+        with placed(device_name):
+            model = twin.load_model_file(config.path)
+            if getattr(model, "optimizer", None) is None:  # saved uncompiled: compiled here, with Adam
+                if config.loss is None:
+                    raise ValueError(f"{config.path} holds an uncompiled model: give its loss with --loss "
+                                     f"({', '.join(twin.LOSSES)})")
+                model.compile(loss=twin.keras_loss(config.loss, twin.model_dtype(model)), optimizer="adam")
+            net = twin.from_keras(model)
+            X, Y, described = batch(config, model, net)
+    except ValueError as e:
+        return die(PROG, str(e))
+    names = named_weights(model)
+    start = net.optimizer.iterations
+    if config.perturb is not None and config.perturb not in names:
+        return die(PROG, f"unknown --perturb {config.perturb!r}; valid: {', '.join(names)}")
+    import keras
+    # fit and train_on_batch cast float arrays to floatx(): both sides get the batch as Keras sees it
+    X = X.astype(keras.config.floatx()).astype(net.dtype)
+    Y = Y.astype(keras.config.floatx()).astype(net.dtype)
+    if args.save_twin:
+        net.save(args.save_twin, overwrite=args.overwrite)
+    if config.perturb:
+        perturbed(net, config.perturb, names, tolerance(config, net, len(X)))
+    with placed(device_name):
+        result = run(config, model, net, X, Y)
+    passed = (not failures(result["inference"]) and not failures(result["training"])
+              and result["training_steps"]["passed"])
+    elapsed = time.perf_counter() - started
+    print(f"{PROG}: {config.path}: {' -> '.join(map(str, net.widths))} ({', '.join(type(l).__name__ for l in net.layers)}), "
+          f"{net.dtype}, loss {net.loss.name}, optimizer {net.optimizer.name} at step {start}; "
+          f"quirks derived: {', '.join(sorted(net.quirks))}")
+    print(f"data: {described}; device {device_name}; {elapsed:.1f} s wall with TensorFlow's import"
+          + (f"; twin saved to {args.save_twin}" if args.save_twin else ""))
+    print(render(result))
+    for line in describe_failures(result):
+        print(line)
+    print("the twin agrees" if passed else "the twin does not agree")
+    if args.json:
+        write_json(args.json, json_report(PROG, passed, config, elapsed, device_name, quirks=sorted(net.quirks),
+                                          twin=net.get_config(), **result))
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

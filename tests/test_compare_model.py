@@ -1,0 +1,143 @@
+"""python -m compare.model PATH as users run it: their saved model, its twin, and every refusal."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from compare import model as cmd
+
+
+@pytest.fixture(scope="module")
+def keras():
+    from keras_ref import quiet
+    return quiet.keras()
+
+
+@pytest.fixture(scope="module")
+def saved(keras, tmp_path_factory):
+    """A user's model: 30-16-8-1 on breast cancer with L2, trained 3 epochs of Adam, saved."""
+    from keras_ref import datasets
+    folder = tmp_path_factory.mktemp("model")
+    split = datasets.load("breast_cancer", seed=0)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((30,)),
+                              keras.layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-3)),
+                              keras.layers.Dense(8), keras.layers.Activation("tanh"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(1e-3), metrics=["accuracy"])
+    model.fit(split.X_train, split.y_train, epochs=3, batch_size=32, verbose=0)
+    path = folder / "model.keras"
+    model.save(path)
+    return folder, str(path)
+
+
+def test_the_twin_of_a_saved_model_agrees_on_every_leg(saved, capsys):
+    folder, path = saved
+    report_path = folder / "default.json"
+    assert cmd.main([path, "--json", str(report_path)]) == 0
+    report = json.loads(report_path.read_text())
+    assert report["passed"] and report["config"]["path"] == path
+    assert set(report["training"]) == {"output", "loss", "penalties"} | {
+        f"grad/{n}" for n in ("dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
+                              "dense_2/kernel", "dense_2/bias")}
+    assert report["training"]["penalties"]["max_abs"] < report["tolerance"]  # both sides have the L2 term...
+    steps = report["training_steps"]
+    assert steps["steps"] == 20 and steps["first_drift_step"] is None
+    assert {"loss", "momentum/dense/kernel", "velocity/dense_2/bias"} <= set(steps["worst"])
+    assert "the twin agrees" in capsys.readouterr().out
+
+
+def test_a_saved_twin_predicts_the_same_without_tensorflow(saved, tmp_path):
+    folder, path = saved
+    twin_path = tmp_path / "twin.npz"
+    assert cmd.main([path, "--data", "breast_cancer", "--steps", "0", "--save-twin", str(twin_path)]) == 0
+    from keras_ref import datasets
+    X = datasets.load("breast_cancer", seed=0).X_val
+    np.save(tmp_path / "X.npy", X)
+    code = ("import sys; sys.modules['tensorflow'] = sys.modules['keras'] = None\n"
+            "import numpy as np, scratch\n"
+            f"net = scratch.load({str(twin_path)!r})\n"
+            f"np.save({str(tmp_path / 'P.npy')!r}, net.predict(np.load({str(tmp_path / 'X.npy')!r})))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    from compare import twin
+    assert np.array_equal(np.load(tmp_path / "P.npy"), twin.from_keras(path).predict(X))
+
+
+def test_a_perturbed_twin_weight_is_reported(saved, capsys):
+    _, path = saved
+    assert cmd.main([path, "--perturb", "dense_1/kernel", "--steps", "3"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL inference output" in out and "FAIL training grad/dense/kernel" in out
+    assert "FAIL training steps: first drift at step 1" in out and "the twin does not agree" in out
+
+
+def one_line_exit_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        raise SystemExit(cmd.main(argv))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("compare.model: error: ") and message in err, err
+
+
+def test_bad_files_are_refused_in_one_line(keras, saved, tmp_path, capsys):
+    folder, _ = saved
+    one_line_exit_2(capsys, [str(tmp_path / "missing.keras")], "no model file at")
+    text = tmp_path / "notes.keras"
+    text.write_text("not a model")
+    one_line_exit_2(capsys, [str(text)], "neither a .keras nor an .h5 Keras model file")
+    conv = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+                             keras.layers.Dense(1)])
+    conv.save(tmp_path / "conv.keras")
+    one_line_exit_2(capsys, [str(tmp_path / "conv.keras")], "unsupported layer or object 'Conv2D'")
+    bare = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    bare.save(tmp_path / "bare.keras")
+    one_line_exit_2(capsys, [str(tmp_path / "bare.keras")], "uncompiled model: give its loss with --loss")
+    assert cmd.main([str(tmp_path / "bare.keras"), "--loss", "binary_crossentropy", "--steps", "3"]) == 0
+
+
+def test_a_lambda_that_would_write_a_file_never_runs(keras, tmp_path, capsys):
+    marker = tmp_path / "ran"
+    code = f"lambda x: (open({str(marker)!r}, 'w').write('ran'), x)[1]"
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(eval(code)), keras.layers.Dense(1)])
+    model.compile(loss="mse")
+    model.save(tmp_path / "lambda.keras")
+    marker.unlink()
+    one_line_exit_2(capsys, [str(tmp_path / "lambda.keras"), "--save-twin", str(tmp_path / "t.npz")],
+                    "unsupported layer or object 'Lambda'")
+    assert not marker.exists() and not (tmp_path / "t.npz").exists()
+
+
+def test_data_that_does_not_fit_the_model_is_refused(saved, tmp_path, capsys):
+    _, path = saved
+    one_line_exit_2(capsys, [path, "--data", "iris"], "iris has 4 features, the model takes 30 inputs")
+    csv = tmp_path / "t.csv"
+    csv.write_text("a,b\n1,0\n2,1\n3,0\n4,1\n")
+    one_line_exit_2(capsys, [path, "--data", str(csv), "--target", "label"], "has no column 'label'")
+    one_line_exit_2(capsys, [path, "--data", "mnist"], "unknown data set 'mnist'")
+
+
+def test_labels_must_suit_the_loss(keras, tmp_path, capsys):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer="adam")
+    model.save(tmp_path / "binary.keras")
+    one_line_exit_2(capsys, [str(tmp_path / "binary.keras"), "--data", "iris"],
+                    "iris has 3 classes, as targets of width 3; the model's binary_crossentropy output has 1 units")
+
+
+def test_an_earlier_twin_file_is_kept(saved, tmp_path, capsys):
+    _, path = saved
+    earlier = tmp_path / "twin.npz"
+    earlier.write_bytes(b"earlier")
+    with pytest.raises(SystemExit) as exit_info:
+        cmd.main([path, "--save-twin", str(earlier)])
+    assert exit_info.value.code == 2 and earlier.read_bytes() == b"earlier"
+    assert "pass --overwrite" in capsys.readouterr().err
+
+
+def test_unknown_perturb_names_the_weights(saved, capsys):
+    _, path = saved
+    one_line_exit_2(capsys, [path, "--perturb", "W1"], "unknown --perturb 'W1'; valid: dense/kernel, dense/bias")
