@@ -9,7 +9,7 @@ import pytest
 #: absl's C++ log line: severity letter, MMDD, time, thread, file:line]
 CPP_LOG_LINE = re.compile(r"^[IWEF]\d{4} ", re.MULTILINE)
 COMMANDS = ["compare.gradients", "compare.training", "compare.signal", "compare.initializers", "compare.bench",
-            "keras_ref.tune"]
+            "compare.model", "keras_ref.tune"]
 ONE_CASE = ["--init-modes", "zero", "--activations", "relu", "--dtypes", "float64"]
 
 
