@@ -135,6 +135,10 @@ class Layer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
         return f"{type(self).__name__}({args})"
 
+    def summary(self) -> str:
+        """A short form for a network's repr: the class and what sets this layer apart."""
+        return type(self).__name__
+
 
 def activation_config(activation: activations.Activation) -> str | dict:
     """An activation as a config: its name, or ``{"name", **settings}`` where it has settings."""
@@ -217,6 +221,14 @@ class Dense(Layer):
     def output_activation(self):
         return self.activation
 
+    def summary(self):
+        extras = [self.activation.name] if self.activation.name != "linear" else []
+        if not self.use_bias:
+            extras.append("no bias")
+        if self.kernel_regularizer is not None:
+            extras.append(f"L2({self.kernel_regularizer.l2:g})")
+        return f"Dense({', '.join([str(self.units)] + extras)})"
+
     def get_config(self):
         return {"units": self.units, "activation": self.activation_spec, "use_bias": self.use_bias,
                 "kernel_initializer": self.kernel_initializer,
@@ -253,6 +265,9 @@ class Activation(Layer):
     @property
     def output_activation(self):
         return self.activation
+
+    def summary(self):
+        return f"Activation({self.activation.name})"
 
     def get_config(self):
         return {"activation": self.activation_spec, "name": self.name}

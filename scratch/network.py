@@ -391,6 +391,5 @@ class Network:
                    optimizer=None if optimizer is None else optimizers.from_config(optimizer))
 
     def __repr__(self) -> str:
-        acts = "-".join(g.name for g in self.activations)
-        return (f"Network({self.layer_sizes}, activations={acts}, loss={self.loss.name}, "
-                f"l2={self.l2}, dtype={self.dtype})")
+        layers = ", ".join([repr(self.input_layer)] + [layer.summary() for layer in self.layers])
+        return f"Network([{layers}], loss={self.loss.name}, dtype={self.dtype})"
