@@ -44,6 +44,8 @@ class Loss:
     logits_of: Optional[str] = None
     per_example_from_logits: Optional[Callable] = None
     gradient_from_logits: Optional[Callable] = None
+    #: Targets are class indices, one per example (m, 1), not rows of width n_out.
+    sparse: bool = False
 
 
 def _clip(A):
@@ -141,6 +143,11 @@ LOSSES: dict[str, Loss] = {
     ),
     "mean_squared_error": Loss("mean_squared_error", _mse, _mse_gradient),
 }
+
+
+def get_config(loss: Loss):
+    """The loss as a config: its name (``get`` reads it back)."""
+    return loss.name
 
 
 def get(name: str) -> Loss:

@@ -222,7 +222,7 @@ class Network:
 
     def check_y(self, y, m: int) -> np.ndarray:
         """y as an (m, n_L) array of the network's dtype (a vector for one output unit), finite."""
-        n_out = self.widths[-1]
+        n_out = 1 if self.loss.sparse else self.widths[-1]  # sparse targets: one class index a row
         Y = np.asarray(y)
         if Y.ndim == 1 and n_out == 1:
             Y = Y[:, None]
@@ -285,7 +285,7 @@ class Network:
 
     def apply_gradients(self, optimizer) -> None:
         """One optimizer step on every parameter, from the gradients ``backward`` left."""
-        optimizer.apply_gradients([self._flat], [self._flat_grads], self.quirks)
+        optimizer.apply_gradients([self._flat], [self._flat_grads], self.quirks, variable_grads=self._grad_views)
 
     def optimizer_state(self) -> tuple[int, dict[str, np.ndarray]] | None:
         """(iterations, {slot kind: flat slot over every parameter}) of the optimizer the network
@@ -370,7 +370,7 @@ class Network:
         return {
             "layers": [{"class_name": "Input", "config": {"units": self.widths[0]}}]
                       + [layer_config(layer) for layer in self.layers],
-            "loss": self.loss.name,
+            "loss": losses.get_config(self.loss),
             "dtype": self.dtype,
             "keras_compat": sorted(self.quirks),
             "optimizer": None if self.optimizer is None else optimizers.get_config(self.optimizer),

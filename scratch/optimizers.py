@@ -79,10 +79,12 @@ class Optimizer:
         self.iterations = int(iterations)
 
     def apply_gradients(self, params: list[np.ndarray], grads: list[np.ndarray],
-                        keras_compat: KerasCompat = True) -> None:
+                        keras_compat: KerasCompat = True, variable_grads=None) -> None:
         """One step: every ``params[i]`` updated in place from ``grads[i]``.
 
         ``keras_compat`` picks the float32 roundings to reproduce (``scratch.keras_compat``).
+        ``variable_grads``: views of ``grads`` one per model variable (a network steps all its
+        parameters as one flat array), for what Keras does per variable.
         """
         quirks = resolve(keras_compat)
         if not hasattr(self, "_params"):
