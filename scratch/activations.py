@@ -5,15 +5,27 @@ Backward:  dZ = dA * g'(Z)              dA, dZ (m, n_out)
 
 Each entry holds the function *and* its derivative, so a missing derivative is
 impossible.  ``backward`` receives the layer's cache and says which cached value
-it reads: sigmoid and tanh use the output A, relu and leaky_relu use the input Z,
-softmax uses A through its Jacobian-vector product.  Nothing is recomputed.
+it reads: sigmoid, tanh, elu, selu, relu6, exponential and log_softmax use the output A
+(as TensorFlow's own gradients do); relu, leaky_relu, softplus, softsign and hard_sigmoid
+use the input Z; softmax uses A through its Jacobian-vector product.  Where g' is not a
+function of A (silu, gelu, mish), backward evaluates g' at the cached Z: the factors it
+needs (sigmoid(Z), erfc, tanh) are g''s own, and the cached A is never recomputed.
+
+Each formula is Keras 3.15's on TensorFlow, operation for operation, where the order of
+operations changes the rounding: elu and selu take e^Z - 1 (not expm1), softplus switches
+to Z and to e^Z at TensorFlow's thresholds, hard_sigmoid is relu6(Z + 3) / 6, and gelu's
+constants pass through float32 in every dtype (see ``gelu``).  TensorFlow also flushes
+results below the smallest normal number to zero; NumPy keeps them subnormal.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+
+from scratch.keras_compat import float32_constant
 
 #: The lecture's leaky ReLU slope: g(z) = max(0.01 z, z).
 LEAKY_RELU_SLOPE = 0.01
@@ -23,8 +35,10 @@ LEAKY_RELU_SLOPE = 0.01
 class Activation:
     """A named activation: ``forward(Z) -> A`` and ``backward(dA, Z, A) -> dZ``.
 
-    ``kink``: g has no derivative at Z = 0 (relu, leaky_relu); backward then uses the
-    one-sided value TensorFlow uses, which a finite difference across 0 cannot reproduce.
+    ``kink``: g has no derivative at some Z (relu and leaky_relu at 0, relu6 at 0 and 6,
+    hard_sigmoid at -3 and 3, selu at 0, elu at 0 unless alpha = 1), listed in ``kinks``;
+    backward then uses the one-sided value TensorFlow uses, which a finite difference across
+    the kink cannot reproduce.
     """
 
     name: str
@@ -34,6 +48,16 @@ class Activation:
     kink: bool = False
     #: Its settings beside the name (leaky_relu's negative_slope), as a config carries them.
     config: dict = field(default_factory=dict, compare=False)
+    #: Where g' jumps, in increasing order (read only when ``kink``).
+    kinks: tuple = (0.0,)
+
+    def piece(self, Z) -> np.ndarray:
+        """Which piece of g each entry of Z lies on: the number of kinks left of it (a Z on a
+        kink counts with the left piece, as ``Z > 0`` does for relu).  A finite difference
+        whose two ends lie on different pieces straddles a kink."""
+        if not self.kink:
+            return np.zeros(np.shape(Z), dtype=np.intp)
+        return np.searchsorted(np.asarray(self.kinks, dtype=np.float64), Z, side="left")
 
 
 #: Largest -Z whose e^-Z is finite, per dtype; beyond it sigmoid(Z) is below 1e-38 (1e-308).
@@ -67,6 +91,18 @@ def _relu(Z):
 def _relu_backward(dA, Z, A):
     """dZ = dA where Z > 0, else 0 (TensorFlow's ReluGrad: 0 at Z = 0), from Z."""
     dZ = (Z > 0).astype(dA.dtype)  # 1.0 or 0.0: the product is exact
+    dZ *= dA
+    return dZ
+
+
+def _relu6(Z):
+    """A = min(max(Z, 0), 6) ;  dZ = dA * [0 < A < 6], from the cached output A (0 at both kinks)."""
+    return np.clip(Z, 0, 6)
+
+
+def _relu6_backward(dA, Z, A):
+    """dZ = dA where 0 < A < 6, else 0, from the cached output A, as TensorFlow's Relu6 gradient."""
+    dZ = ((A > 0) & (A < 6)).astype(dA.dtype)  # exact
     dZ *= dA
     return dZ
 
@@ -114,6 +150,198 @@ def _softmax_backward(dA, Z, A):
     return A * (dA - np.sum(dA * A, axis=1, keepdims=True))
 
 
+def elu(alpha: float = 1.0) -> Activation:
+    """A = Z where Z > 0, else alpha (e^Z - 1) ;  dZ = dA * (1 where Z > 0, else A + alpha),
+    from the cached output A (and Z's side).
+
+    As TensorFlow's Elu: e^Z - 1, not expm1 (near 0 it cancels: in float32, elu(-1e-5) comes
+    out 1.4e-3 off), and EluGrad's (A + 1) dA from the output.  Keras applies any other
+    alpha as ``where(Z > 0, elu(Z), alpha * elu(Z))``, with alpha in the model's dtype (no
+    float32 rounding), so Z = 0 then takes the negative side: dZ = alpha dA there.
+    """
+    alpha = float(alpha)
+    if not math.isfinite(alpha):
+        raise ValueError(f"alpha must be finite, got {alpha!r}")
+
+    def forward(Z):
+        E = np.exp(np.minimum(Z, 0))  # no overflow on the side that is not taken
+        E -= 1
+        if alpha != 1:
+            E *= alpha
+        return np.where(Z > 0, Z, E)
+
+    def backward(dA, Z, A):
+        left = A + alpha
+        left *= dA
+        return np.where(Z > 0, dA, left)
+
+    return Activation("elu", forward, backward, kink=alpha != 1, config={"alpha": alpha})
+
+
+#: SELU's constants as TensorFlow's Selu kernel writes them: scale, and scale x alpha as one number.
+SELU_SCALE = 1.0507009873554804934193349852946
+SELU_SCALE_ALPHA = 1.7580993408473768599402175208123
+
+
+def _selu(Z):
+    """A = scale Z where Z >= 0, else scale_alpha (e^Z - 1) ;  dZ = dA * (A + scale_alpha where
+    A < 0, else scale), from the cached output A (TensorFlow's Selu and SeluGrad: e^Z - 1, not
+    expm1; scale at Z = 0)."""
+    E = np.exp(np.minimum(Z, 0))
+    E -= 1
+    E *= SELU_SCALE_ALPHA
+    return np.where(Z < 0, E, Z * SELU_SCALE)
+
+
+def _selu_backward(dA, Z, A):
+    """dZ = dA (A + scale_alpha) where A < 0, else dA scale, from the cached output A."""
+    return np.where(A < 0, dA * (A + SELU_SCALE_ALPHA), dA * SELU_SCALE)
+
+
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _erfc_of(V):
+    """erfc, elementwise: Python's ``math.erfc`` (the C library's) in float64, rounded once to V's dtype."""
+    return np.asarray(_erfc(V), dtype=np.float64).astype(V.dtype, copy=False)
+
+
+#: gelu's constants as TensorFlow's ``tf.nn.gelu`` writes them.
+GELU_INV_SQRT2 = 0.7071067811865476
+GELU_SQRT_2_OVER_PI = 0.7978845608028654
+GELU_COEFF = 0.044715
+
+
+def gelu(approximate: bool = False, rounded: bool = True) -> Activation:
+    """Exact:        A = 0.5 Z erfc(-c Z) ;  dZ = dA (0.5 erfc(-c Z) + Z (c / sqrt(pi)) e^-(c Z)^2),
+    Approximate:  A = 0.5 Z (1 + T), T = tanh(k (Z + a Z^3)) ;
+                  dZ = dA (0.5 (1 + T) + 0.5 Z (1 - T^2) k (1 + 3 a Z^2)),
+    both from Z: erfc(-c Z) and T are g''s own factors, evaluated at the cached Z.
+
+    c = 1/sqrt(2), k = sqrt(2/pi), a = 0.044715.  Keras's ``gelu`` activation is the exact form
+    (``approximate=False``, though ``keras.ops.gelu`` defaults to True).  ``tf.nn.gelu`` takes
+    ``math_ops.cast(0.7071067811865476, dtype)`` and ``math_ops.cast(0.044715, dtype)``: a cast
+    of a Python float makes a float32 tensor first, so c and a are float32's in every dtype,
+    float64 included (c = 0.70710676908493042, a = 0.044714998453855515); k multiplies as a
+    Python float, exact in float64.  ``rounded=False`` takes the textbook c and a instead, which
+    in float64 moves A off Keras's by up to 1.7e-6 relative for Z in [-10, 10] (exact form;
+    5.6e-10 approximate).  In float32 the two are the same.
+    """
+    approximate = bool(approximate)
+    if approximate:
+        a, k = float32_constant(GELU_COEFF, rounded), GELU_SQRT_2_OVER_PI
+
+        def forward(Z):
+            T = np.tanh(k * (Z + a * Z ** 3))
+            T += 1
+            return 0.5 * Z * T
+
+        def backward(dA, Z, A):
+            T = np.tanh(k * (Z + a * Z ** 3))
+            return dA * (0.5 * (1 + T) + 0.5 * Z * (1 - T * T) * k * (1 + 3 * a * Z * Z))
+    else:
+        c = float32_constant(GELU_INV_SQRT2, rounded)
+        c_over_sqrt_pi = c / math.sqrt(math.pi)
+
+        def forward(Z):
+            return 0.5 * Z * _erfc_of(-Z * c)
+
+        def backward(dA, Z, A):
+            V = -Z * c
+            return dA * (0.5 * _erfc_of(V) + Z * c_over_sqrt_pi * np.exp(-(V * V)))
+
+    return Activation("gelu", forward, backward, config={"approximate": approximate})
+
+
+def _silu(Z):
+    """A = Z sigmoid(Z) ;  dZ = dA * sigmoid(Z) (1 + Z (1 - sigmoid(Z))), from Z."""
+    return Z * _sigmoid(Z)
+
+
+def _silu_backward(dA, Z, A):
+    """dZ = dA sigmoid(Z) (1 + Z (1 - sigmoid(Z))), from Z (TensorFlow's swish gradient also
+    evaluates sigmoid(Z) afresh)."""
+    S = _sigmoid(Z)
+    return dA * (S * (1 + Z * (1 - S)))
+
+
+#: Where TensorFlow's Softplus switches to e^Z (below) and to Z (above minus it): log(eps) + 2.
+_SOFTPLUS_THRESHOLD = {np.dtype(t): float(np.log(np.finfo(t).eps) + t(2)) for t in (np.float32, np.float64)}
+
+
+def _softplus(Z):
+    """A = log(1 + e^Z) ;  dZ = dA * sigmoid(Z), from Z.
+
+    A as TensorFlow's Softplus kernel takes it: Z where Z > -t, e^Z where Z < t, log1p(e^Z)
+    between, t = log(eps) + 2 (-34.04 in float64, -13.94 in float32).  The switches cost up to
+    e^t / 2 = 3.7 eps of relative accuracy near them, which np.logaddexp would not: reproduced."""
+    t = _SOFTPLUS_THRESHOLD.get(Z.dtype)
+    if t is None:
+        t = float(np.log(np.finfo(Z.dtype).eps) + 2)
+    E = np.exp(np.minimum(Z, -t))
+    return np.where(Z > -t, Z, np.where(Z < t, E, np.log1p(E)))
+
+
+def _softplus_backward(dA, Z, A):
+    """dZ = dA sigmoid(Z), from Z."""
+    return dA * _sigmoid(Z)
+
+
+def _softsign(Z):
+    """A = Z / (1 + |Z|) ;  dZ = dA * 1 / (1 + |Z|)^2, from Z."""
+    return Z / (np.abs(Z) + 1)
+
+
+def _softsign_backward(dA, Z, A):
+    """dZ = dA / (1 + |Z|)^2, from Z."""
+    return dA / np.square(np.abs(Z) + 1)
+
+
+def _hard_sigmoid(Z):
+    """A = relu6(Z + 3) / 6 ;  dZ = dA * [-3 < Z < 3] / 6, from Z (0 at both kinks).
+
+    0 for Z <= -3, 1 for Z >= 3, (Z + 3) / 6 between.  Keras on TensorFlow divides by 6 (not
+    Z/6 + 0.5, as its docstring writes, nor 0.2 Z + 0.5, as ``keras.ops.hard_sigmoid``'s says)."""
+    return np.clip(Z + 3, 0, 6) / 6
+
+
+def _hard_sigmoid_backward(dA, Z, A):
+    """dZ = dA / 6 where 0 < Z + 3 < 6, else 0 (0 at both kinks), from Z."""
+    R = Z + 3
+    dZ = dA / 6
+    dZ *= (R > 0) & (R < 6)
+    return dZ
+
+
+def _exponential_backward(dA, Z, A):
+    """dZ = dA * A, from the cached output A = e^Z."""
+    return dA * A
+
+
+def _mish(Z):
+    """A = Z tanh(softplus(Z)) ;  dZ = dA * (T + Z (1 - T^2) sigmoid(Z)), T = tanh(softplus(Z)), from Z."""
+    return Z * np.tanh(_softplus(Z))
+
+
+def _mish_backward(dA, Z, A):
+    """dZ = dA (T + Z (1 - T^2) sigmoid(Z)), T = tanh(softplus(Z)), from Z (T is g''s own factor;
+    Keras differentiates x * tanh(softplus(x)) by the chain rule, in this order)."""
+    T = np.tanh(_softplus(Z))
+    return dA * T + (dA * Z) * (1 - T * T) * _sigmoid(Z)
+
+
+def _log_softmax(Z):
+    """A_ij = S_ij - log sum_k e^S_ik, S = Z - max_j Z, over each row (TensorFlow's LogSoftmax) ;
+    dZ = dA - (sum_j dA_j) e^A, from the cached output A."""
+    S = Z - Z.max(axis=1, keepdims=True)
+    return S - np.log(np.exp(S).sum(axis=1, keepdims=True))
+
+
+def _log_softmax_backward(dA, Z, A):
+    """dZ = dA - (sum_j dA_j) e^A, from the cached output A."""
+    return dA - dA.sum(axis=1, keepdims=True) * np.exp(A)
+
+
 ACTIVATIONS: dict[str, Activation] = {
     "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_backward),
     "tanh": Activation("tanh", np.tanh, _tanh_backward),
@@ -121,16 +349,47 @@ ACTIVATIONS: dict[str, Activation] = {
     "leaky_relu": leaky_relu(),
     "linear": Activation("linear", lambda Z: Z, _linear_backward),
     "softmax": Activation("softmax", _softmax, _softmax_backward, elementwise=False),
+    "relu6": Activation("relu6", _relu6, _relu6_backward, kink=True, kinks=(0.0, 6.0)),
+    "elu": elu(),
+    "selu": Activation("selu", _selu, _selu_backward, kink=True),
+    "gelu": gelu(),
+    "silu": Activation("silu", _silu, _silu_backward),
+    "softplus": Activation("softplus", _softplus, _softplus_backward),
+    "softsign": Activation("softsign", _softsign, _softsign_backward),
+    "hard_sigmoid": Activation("hard_sigmoid", _hard_sigmoid, _hard_sigmoid_backward, kink=True, kinks=(-3.0, 3.0)),
+    "exponential": Activation("exponential", np.exp, _exponential_backward),  # A = e^Z ;  dZ = dA * A
+    "mish": Activation("mish", _mish, _mish_backward),
+    "log_softmax": Activation("log_softmax", _log_softmax, _log_softmax_backward, elementwise=False),
 }
 
-#: Activations allowed between layers; softmax belongs to the output layer only.
+#: Keras's other names for an activation.
+ALIASES = {"swish": "silu"}
+
+#: The activations that have settings, and the factory that makes one from them (its
+#: keywords are the settings, spelled as Keras spells them).
+FACTORIES = {"leaky_relu": leaky_relu, "elu": elu, "gelu": gelu}
+
+#: The elementwise activations, which ``Network(sizes, hidden_activation=...)`` allows between layers;
+#: softmax and log_softmax work over a row (a layer built by hand may still use them anywhere).
 HIDDEN_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.elementwise)
 
 
-def get(name: str, negative_slope: float | None = None) -> Activation:
-    """The activation called ``name``; ``negative_slope`` overrides leaky_relu's 0.01."""
+def get(name: str, **settings) -> Activation:
+    """The activation called ``name`` (or a Keras alias of it, ``swish``), with ``settings`` in
+    place of the registry's defaults: leaky_relu's ``negative_slope`` (0.01, the lecture's),
+    elu's ``alpha`` (1.0), gelu's ``approximate`` (False).  A setting given as None keeps its
+    default."""
+    if isinstance(name, str):
+        name = ALIASES.get(name, name)
     if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
-    if name == "leaky_relu" and negative_slope is not None:
-        return leaky_relu(negative_slope)
-    return ACTIVATIONS[name]
+    entry = ACTIVATIONS[name]
+    given = {key: value for key, value in settings.items() if value is not None}
+    unknown = sorted(set(given) - set(entry.config))
+    if unknown:
+        valid = ", ".join(entry.config) or "none"
+        raise ValueError(f"activation {name!r} has no setting {unknown[0]!r}; its settings: {valid}")
+    merged = {**entry.config, **given}
+    if merged == entry.config:
+        return entry
+    return FACTORIES[name](**merged)
