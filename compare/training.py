@@ -49,14 +49,20 @@ OPTIMIZERS = {
     "rmsprop": ("rmsprop", {"learning_rate": 0.001}),
     "rmsprop_centered": ("rmsprop", {"learning_rate": 0.001, "momentum": 0.5, "centered": True}),
     "adam": ("adam", {"learning_rate": 0.001}),
+    "adam_amsgrad": ("adam", {"learning_rate": 0.001, "amsgrad": True}),
+    "adamw": ("adamw", {"learning_rate": 0.001, "weight_decay": 0.004}),
+    "adagrad": ("adagrad", {"learning_rate": 0.01}),
+    "sgd_clipnorm": ("sgd", {"learning_rate": 0.01, "momentum": 0.9, "clipnorm": 0.1}),  # clips W2, b2 (W1, b1 at batch 1)
 }
 #: The Keras class of each kind, in ``keras.optimizers``.
-KERAS_OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam"}
+KERAS_OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "adagrad": "Adagrad"}
 #: Where Keras 3 keeps each scratch slot: the optimizer's list attribute, one entry per variable.
 KERAS_SLOTS = {
     "sgd": {"momentum": "momentums"},
     "rmsprop": {"velocity": "_velocities", "momentum": "_momentums", "average_gradient": "_average_gradients"},
-    "adam": {"momentum": "_momentums", "velocity": "_velocities"},
+    "adam": {"momentum": "_momentums", "velocity": "_velocities", "velocity_hat": "_velocity_hats"},
+    "adamw": {"momentum": "_momentums", "velocity": "_velocities", "velocity_hat": "_velocity_hats"},
+    "adagrad": {"accumulator": "_accumulators"},
 }
 
 

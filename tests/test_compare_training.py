@@ -103,7 +103,7 @@ def test_a_diverging_run_names_the_step(capsys):
     (["--batch-sizes", "65"], "batch size 65 must be from 1 to --examples (64)"),
     (["--epochs", "-1"], "'-1' must be >= 0"),
     (["--steps", "x"], "'x' is not an integer"),
-    (["--optimizers", "adagrad"], "unknown optimizer 'adagrad'; valid: sgd, sgd_momentum"),
+    (["--optimizers", "nadam"], "unknown optimizer 'nadam'; valid: sgd, sgd_momentum"),
     (["--learning-rate", "0"], "'0' must be a finite number > 0"),
     (["--learning-rate", "-0.1"], "'-0.1' must be a finite number > 0"),
     (["--datasets", "mnist"], "unknown data set 'mnist'; valid: iris"),

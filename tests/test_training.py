@@ -109,7 +109,7 @@ def test_zero_init_units_stay_identical_through_training():
     (dict(batch_size=0), "batch_size must be an integer from 1 to the number of examples"),
     (dict(batch_size=65), r"number of examples \(64\), got 65"),
     (dict(epochs=-1), "epochs must be an integer >= 0"),
-    (dict(optimizer="adagrad"), "unknown optimizer 'adagrad'"),
+    (dict(optimizer="nadam"), "unknown optimizer 'nadam'"),
 ])
 def test_fit_bad_arguments(kwargs, match):
     net = scratch.Network([4, 6, 1])
