@@ -22,9 +22,11 @@ import scratch
 
 
 def _active(net: scratch.Network, X) -> list[np.ndarray]:
-    """Which pre-activations lie right of the kink, for every layer whose activation has one."""
-    _, caches = net.forward(X)
-    return [c["Z"] > 0 for c, g in zip(caches, net.activations) if g.kink]
+    """Which piece of its activation each pre-activation lies on, for every layer whose activation
+    has kinks (``Activation.piece``: relu's one at 0, relu6's at 0 and 6, ...)."""
+    net.forward(X)
+    return [layer.output_activation.piece(layer.cache["Z"]) for layer in net.layers
+            if layer.output_activation is not None and layer.output_activation.kink]
 
 
 def central_differences(net: scratch.Network, X, y, h: float = 1e-5):
@@ -36,7 +38,7 @@ def central_differences(net: scratch.Network, X, y, h: float = 1e-5):
         raise ValueError(f"finite differences need a float64 network (h = {h} is lost to float32 rounding), "
                          f"got {net.dtype}")
     weights = net.get_weights()
-    has_kinks = any(g.kink for g in net.activations)
+    has_kinks = any(g.kink for g in net.activations)  # every layer's activation, in order
     grads, kinks = [], []
     try:
         for w in weights:

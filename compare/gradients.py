@@ -26,7 +26,7 @@ from compare.cli import (
 )
 from compare.finite_differences import central_differences
 from compare.report import (
-    Table, compare_named, describe_failure, die, failures, json_report, versions, weight_names,
+    Table, compare_named, tolerances_for, describe_failure, die, failures, json_report, versions, weight_names,
     write_json,
 )
 from compare.transfer import keras_to_scratch
@@ -84,6 +84,8 @@ def make_batch(layers, loss: str, batch_size: int, seed: int) -> tuple[np.ndarra
         Y = rng.integers(0, 2, size=(m, n_out))
     elif loss == "categorical_crossentropy":
         Y = np.eye(n_out)[rng.integers(0, n_out, size=m)]
+    elif loss == "sparse_categorical_crossentropy":  # a class index a row
+        Y = rng.integers(0, n_out, size=(m, 1))
     else:
         Y = rng.uniform(0, 1, size=(m, n_out))
     return X.astype(np.float32), Y.astype(np.float32)
@@ -116,6 +118,7 @@ def run_case(config: Config, model, net, twin, init_mode: str, dtype: str, X, Y)
 
     k_out, k_loss, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
     s_loss, s_grads = net.loss_and_gradients(X, Y)
+    magnitudes = dict(zip(weight_names(n_layers, "d"), net.gradient_magnitudes(Y)))
     keras_side = named(k_out, k_loss, k_grads, n_layers)
     scratch_side = named(net.predict(X), s_loss, s_grads, n_layers)
 
@@ -133,7 +136,8 @@ def run_case(config: Config, model, net, twin, init_mode: str, dtype: str, X, Y)
     fd = {k: np.where(kink, 0.0, g) for k, g, kink in zip(names, fd_grads, kinks)}
     backprop = {k: np.where(kink, 0.0, backprop[k]) for k, kink in zip(names, kinks)}
 
-    quantities = compare_named(keras_side, scratch_side, config.tolerance(dtype))
+    quantities = compare_named(keras_side, scratch_side,
+                               tolerances_for(keras_side, scratch_side, config.tolerance(dtype), magnitudes))
     finite = compare_named(fd, backprop, config.fd_tolerances(backprop, fd, twin_cost))
     for k, kink in zip(names, kinks):
         finite[k]["kink_entries"] = int(kink.sum())

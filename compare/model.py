@@ -31,7 +31,9 @@ import numpy as np
 import compare  # starts the clock
 from compare.cli import Parser, add_device_arguments, add_output_arguments, check_new_file, chosen_device, count
 from compare.cli import positive_float, positive_int
-from compare.report import Table, compare_named, describe_failure, die, failures, json_report, write_json
+from compare.report import (
+    Table, compare_named, describe_failure, die, failures, json_report, tolerances_for, write_json,
+)
 from keras_ref import datasets
 from scratch import tolerances
 
@@ -89,12 +91,7 @@ def perturbed(net, key: str, names: list[str], tol: float) -> None:
 def tolerance(config: Config, net, m: int, steps: int | None = None) -> float:
     """The flag's value, else N eps for this network and batch, grown by sqrt(k) after k steps."""
     given = config.tol_float64 if net.dtype == "float64" else config.tol_float32
-    if given is not None:
-        return given
-    l2 = any(getattr(layer, "kernel_regularizer", None) is not None for layer in net.layers)
-    if steps is None:
-        return tolerances.network(net.dtype, net.widths, m, l2)
-    return tolerances.training(net.dtype, net.widths, m, steps, l2)
+    return given if given is not None else tolerances.of_network(net, m, steps)
 
 
 def named_weights(model) -> list[str]:
@@ -102,53 +99,61 @@ def named_weights(model) -> list[str]:
 
 
 def run(config: Config, model, net, X, Y) -> dict:
-    """The three legs, each as named quantities compared in data-flow order."""
+    """The three legs, each as named quantities compared in data-flow order.  Before each of
+    Keras's training passes, the masks its Dropout layers will draw are replayed on the twin."""
     import keras_ref
+    from compare import twin
     from compare.training import Drift
-    names = named_weights(model)
+    names, trainable = named_weights(model), [v.path for v in model.trainable_weights]
     tol = tolerance(config, net, len(X))
 
     inference = compare_named({"output": model.predict(X, verbose=0)}, {"output": net.predict(X)}, tol)
+    twin.replay(net, twin.dropout_masks(model, net, len(X)))
     k_out, k_loss, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
     s_loss, s_grads = net.loss_and_gradients(X, Y)
+    magnitudes = {f"grad/{n}": m for n, m in zip(trainable, net.gradient_magnitudes(Y))}
     k_penalty = float(sum(float(np.asarray(p)) for p in model.losses)) if model.losses else 0.0
     s_penalty = float(sum(p for p in (layer.regularization_loss() for layer in net.layers) if p is not None))
-    training = compare_named({"output": k_out, "loss": float(k_loss), "penalties": k_penalty,
-                              **{f"grad/{n}": g for n, g in zip(names, k_grads)}},
-                             {"output": net.predict(X), "loss": s_loss, "penalties": s_penalty,
-                              **{f"grad/{n}": g for n, g in zip(names, s_grads)}}, tol)
+    s_out = net.layers[-1].cache["A"]  # the training-mode output of the pass just taken
+    keras_side = {"output": k_out, "loss": float(k_loss), "penalties": k_penalty,
+                  **{f"grad/{n}": g for n, g in zip(trainable, k_grads)}}
+    twin_side = {"output": s_out, "loss": s_loss, "penalties": s_penalty,
+                 **{f"grad/{n}": g for n, g in zip(trainable, s_grads)}}
+    training = compare_named(keras_side, twin_side, tolerances_for(keras_side, twin_side, tol, magnitudes))
 
     drift = Drift(lambda k: tolerance(config, net, len(X), k))
     error = None
     for step in range(1, config.steps + 1):
+        twin.replay(net, twin.dropout_masks(model, net, len(X)))
         k_step_loss = float(model.train_on_batch(X, Y, return_dict=True)["loss"])
         try:
             s_step_loss = net.train_on_batch(X, Y)
         except FloatingPointError as e:
             error = f"twin: {e}"
             break
-        drift.update(step, state(model, k_step_loss, names), state_of_twin(net, s_step_loss, names))
+        drift.update(step, state(model, k_step_loss, names), state_of_twin(net, s_step_loss, names, trainable))
     steps = drift.report() | {"steps": config.steps, "error": error}
     steps["passed"] = steps["passed"] and error is None
     return {"tolerance": tol, "inference": inference, "training": training, "training_steps": steps}
 
 
 def state(model, loss: float, names: list[str]) -> dict:
-    """The loss, every weight and every optimizer slot of the Keras side, named."""
+    """The loss, every weight (moving statistics included) and every optimizer slot of the Keras side, named."""
     from compare.twin import KERAS_SLOTS, OPTIMIZERS
     out = {"loss": loss, **{n: np.asarray(w) for n, w in zip(names, model.get_weights())}}
     kind = OPTIMIZERS[type(model.optimizer).__name__]
+    trainable = [v.path for v in model.trainable_weights]
     for slot, attribute in KERAS_SLOTS[kind].items():
-        for n, v in zip(names, getattr(model.optimizer, attribute, None) or []):
+        for n, v in zip(trainable, getattr(model.optimizer, attribute, None) or []):
             out[f"{slot}/{n}"] = np.asarray(v)
     return out
 
 
-def state_of_twin(net, loss: float, names: list[str]) -> dict:
+def state_of_twin(net, loss: float, names: list[str], trainable: list[str]) -> dict:
     out = {"loss": loss, **dict(zip(names, net.get_weights()))}
     _, slots = net.optimizer_state()
     for slot, flat in slots.items():
-        out |= {f"{slot}/{n}": v for n, v in zip(names, net.unflatten(flat))}
+        out |= {f"{slot}/{n}": v for n, v in zip(trainable, net.unflatten(flat))}
     return out
 
 
@@ -156,7 +161,8 @@ def render(result: dict) -> str:
     table = Table(["leg", "quantity", "max abs", "rel diff", "tolerance", "verdict"])
     for leg in ("inference", "training"):
         for key, e in result[leg].items():
-            table.add(leg, key, f"{e['max_abs']:.1e}", f"{e['rel_diff']:.1e}", f"{result['tolerance']:.1e}",
+            table.add(leg, key, f"{e['max_abs']:.1e}", f"{e['rel_diff']:.1e}",
+                      f"{e.get('tolerance', result['tolerance']):.1e}",
                       "ok" if e["passed"] else "FAIL")
     s = result["training_steps"]
     worst = max(s["worst"], key=lambda k: s["worst"][k]["drift"]) if s["worst"] else None

@@ -49,6 +49,14 @@ def compare_named(reference: dict, candidate: dict, tol: float | dict[str, float
     return out
 
 
+def tolerances_for(reference: dict, candidate: dict, tol: float, magnitudes: dict) -> dict[str, float]:
+    """One tolerance per key: ``tol``, raised for a gradient whose terms cancel by its magnitudes
+    (``scratch.tolerances.gradients``; ``magnitudes`` from ``Network.gradient_magnitudes``)."""
+    from scratch.tolerances import gradients
+    return {k: gradients(tol, reference[k], candidate[k], magnitudes[k]) if k in magnitudes else tol
+            for k in reference}
+
+
 def failures(named: dict[str, dict]) -> list[str]:
     return [key for key, e in named.items() if not e["passed"]]
 

@@ -14,9 +14,11 @@ and loads with ``safe_mode=True``.
 Supported now: Sequential models and functional chains without branches of ``Dense`` (its
 activation, ``use_bias``, an ``L2`` kernel regularizer) and ``Activation`` layers; the
 activations sigmoid, tanh, relu, leaky_relu (Keras's, slope 0.2, and ``keras_ref``'s, 0.01),
-linear and softmax; the losses binary and categorical cross-entropy and mean squared error,
-without ``from_logits`` or ``label_smoothing``; SGD, RMSprop and Adam without clipping,
-weight decay or a schedule.  Anything else is refused with a ``ValueError`` that names it and
+linear and softmax; the losses binary, categorical and sparse categorical cross-entropy (with
+``from_logits`` and ``label_smoothing``), mean squared and absolute error and Huber (its
+``delta``), with the reduction ``sum_over_batch_size``; SGD, RMSprop, Adam (``amsgrad``), AdamW
+and Adagrad with a constant learning rate, ``weight_decay`` and ``clipnorm``, ``global_clipnorm``
+or ``clipvalue``, without EMA, loss scaling or gradient accumulation.  Anything else is refused with a ``ValueError`` that names it and
 lists what is supported.
 """
 from __future__ import annotations
@@ -32,29 +34,42 @@ from keras_ref import quiet
 from scratch.keras_compat import QUIRKS
 
 #: Keras classes a model file may contain, beside the model itself.
-SUPPORTED_LAYERS = ("InputLayer", "Dense", "Activation")
+SUPPORTED_LAYERS = ("InputLayer", "Dense", "Activation", "Dropout", "BatchNormalization", "LayerNormalization")
 SUPPORTED_MODELS = ("Sequential", "Functional", "Model")
 #: What a config may name beside layers: dtype policies, initializers, regularizers.
 SUPPORTED_OBJECTS = ("DTypePolicy", "FloatDTypePolicy", "L2", "GlorotUniform", "GlorotNormal", "HeUniform",
                      "HeNormal", "LecunUniform", "LecunNormal", "RandomUniform", "RandomNormal", "Zeros", "Ones",
                      "TruncatedNormal", "VarianceScaling", "Constant", "__tensor__", "__numpy__", "__keras_tensor__",
                      # the compile config: these are refused later, by setting, if they use what the twin lacks
-                     "SGD", "RMSprop", "Adam", "BinaryCrossentropy", "CategoricalCrossentropy", "MeanSquaredError")
+                     "SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "BinaryCrossentropy", "CategoricalCrossentropy",
+                     "SparseCategoricalCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "Huber")
 SUPPORTED = SUPPORTED_MODELS + SUPPORTED_LAYERS + SUPPORTED_OBJECTS
 #: Keras activation -> scratch activation config.  keras_ref's registered leaky_relu has the lecture's slope.
 ACTIVATIONS = {
     "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu", "linear": "linear", "softmax": "softmax",
     "leaky_relu": {"name": "leaky_relu", "negative_slope": 0.2},
     "keras_ref>leaky_relu": {"name": "leaky_relu", "negative_slope": 0.01},
+    "relu6": "relu6", "elu": {"name": "elu", "alpha": 1.0}, "selu": "selu",
+    "gelu": {"name": "gelu", "approximate": False},  # keras.activations.gelu's default (keras.ops.gelu's is True)
+    "silu": "silu", "swish": "silu", "softplus": "softplus", "softsign": "softsign", "hard_sigmoid": "hard_sigmoid",
+    "exponential": "exponential", "mish": "mish", "log_softmax": "log_softmax",
 }
 LOSSES = {"binary_crossentropy": "binary_crossentropy", "categorical_crossentropy": "categorical_crossentropy",
-          "mean_squared_error": "mean_squared_error", "mse": "mean_squared_error"}
-OPTIMIZERS = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam"}
+          "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
+          "mean_squared_error": "mean_squared_error", "mse": "mean_squared_error",
+          "mean_absolute_error": "mean_absolute_error", "mae": "mean_absolute_error", "huber": "huber"}
+#: Keras loss class -> scratch loss; the class's settings become the scratch loss's (``loss_twin``).
+LOSS_CLASSES = {"BinaryCrossentropy": "binary_crossentropy", "CategoricalCrossentropy": "categorical_crossentropy",
+                "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+                "MeanSquaredError": "mean_squared_error", "MeanAbsoluteError": "mean_absolute_error", "Huber": "huber"}
+OPTIMIZERS = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw", "Adagrad": "adagrad"}
 #: Where Keras 3 keeps each scratch slot: the optimizer's list attribute, one entry per variable.
 KERAS_SLOTS = {
     "sgd": {"momentum": "momentums"},
     "rmsprop": {"velocity": "_velocities", "momentum": "_momentums", "average_gradient": "_average_gradients"},
-    "adam": {"momentum": "_momentums", "velocity": "_velocities"},
+    "adam": {"momentum": "_momentums", "velocity": "_velocities", "velocity_hat": "_velocity_hats"},
+    "adamw": {"momentum": "_momentums", "velocity": "_velocities", "velocity_hat": "_velocity_hats"},
+    "adagrad": {"accumulator": "_accumulators"},
 }
 
 
@@ -106,7 +121,7 @@ def check_file_config(config: dict) -> None:
     for name in classes_named(config):
         if name not in SUPPORTED and name != "function":
             raise refuse("layer or object", name, SUPPORTED_LAYERS + ("the model classes", "initializers", "L2",
-                                                                      "SGD, RMSprop, Adam", "the three losses"))
+                                                                      "SGD, RMSprop, Adam", "the losses"))
     for layer in config.get("config", {}).get("layers", []):
         activation = layer.get("config", {}).get("activation")
         if activation is not None:
@@ -171,6 +186,26 @@ def layer_twin(layer):
                                  float(regularizer.l2)), name=layer.name)
     if type(layer) is keras.layers.Activation:
         return scratch.Activation(activation_of(layer.activation, where), name=layer.name)
+    if type(layer) is keras.layers.Dropout:
+        if layer.noise_shape is not None:
+            raise refuse("Dropout noise_shape", layer.noise_shape, ["None"], where)
+        return scratch.Dropout(layer.rate, name=layer.name)
+    if type(layer) in (keras.layers.BatchNormalization, keras.layers.LayerNormalization):
+        config = layer.get_config()
+        axis = config["axis"][0] if isinstance(config["axis"], (list, tuple)) and len(config["axis"]) == 1 \
+            else config["axis"]
+        if axis not in (-1, 1):
+            raise refuse("normalization axis", config["axis"], ["-1 (the features)"], where)
+        for key in ("renorm", "synchronized", "rms_scaling"):
+            if config.get(key):
+                raise refuse(key, True, ["False"], where)
+        for key in ("beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"):
+            if config.get(key) is not None:
+                raise refuse(key, config[key], ["None"], where)
+        settings = dict(epsilon=config["epsilon"], center=config["center"], scale=config["scale"], name=layer.name)
+        if type(layer) is keras.layers.BatchNormalization:
+            return scratch.BatchNormalization(momentum=config["momentum"], **settings)
+        return scratch.LayerNormalization(**settings)
     raise refuse("layer", f"{type(layer).__name__} ({layer.name})", SUPPORTED_LAYERS[1:])
 
 
@@ -181,11 +216,43 @@ def model_dtype(model) -> str:
     return dtypes.pop()
 
 
+# --- Dropout's masks ---------------------------------------------------------------------------
+
+def dropout_masks(model, net: scratch.Network, batch_size: int) -> list[np.ndarray]:
+    """The masks Keras's Dropout layers will draw at the model's next training call, taken without
+    spending them: each layer's seed generator is read, a dropout of ones is drawn with it (the
+    same shape and dtype as in the model, hence the same uniform numbers), and the generator is
+    set back.  ``replay`` hands them to the twin, so both sides drop the same units."""
+    keras = quiet.keras()
+    layers = [layer for layer in chain(model) if type(layer) is keras.layers.Dropout and layer.rate > 0]
+    widths = [n_in for layer, n_in in zip(net.layers, net.widths) if isinstance(layer, scratch.Dropout)
+              and layer.rate > 0]
+    masks = []
+    for layer, n_in in zip(layers, widths):
+        state = layer.seed_generator.state
+        saved = np.asarray(state.value)
+        ones = keras.ops.ones((batch_size, n_in), dtype=net.dtype)
+        masks.append(np.asarray(keras.random.dropout(ones, layer.rate, seed=layer.seed_generator)) != 0)
+        state.assign(saved)
+    return masks
+
+
+def replay(net: scratch.Network, masks: list[np.ndarray]) -> None:
+    """Queue each mask of ``dropout_masks`` on the twin's Dropout layers, for its next training pass."""
+    for layer, mask in zip([l for l in net.layers if isinstance(l, scratch.Dropout) and l.rate > 0], masks):
+        layer.replay(mask)
+
+
 # --- loss and optimizer ---------------------------------------------------------------------------
 
-def loss_twin(model, loss=None) -> tuple[str, str]:
-    """(the scratch loss name, the dtype Keras's compiled loss runs in).
+def loss_twin(model, loss=None) -> tuple[str | dict, str]:
+    """(the scratch loss as ``scratch.losses.get_config`` gives it: its name, or a dict with its
+    settings; the dtype Keras's compiled loss runs in).
 
+    A loss object's settings are read from the settings it computes with (``_fn_kwargs``):
+    Keras 3.15's ``Huber.get_config()`` leaves out ``delta``, so a saved model's Huber comes
+    back with delta 1.0, which is then what Keras trains with and what the twin gets.  Only
+    the reduction ``sum_over_batch_size``, ``axis=-1`` and no ``ignore_class`` are supported.
     A loss given by name is wrapped when ``compile`` first builds it, in the ``floatx()`` of
     that moment, whatever the model's dtype.  Once built, its dtype is read; before, it is the
     current ``floatx()``, which is what the next ``fit`` would use.
@@ -197,46 +264,66 @@ def loss_twin(model, loss=None) -> tuple[str, str]:
                          f"(give one: supported {', '.join(LOSSES)})")
     dtype = keras.config.floatx()
     if isinstance(given, keras.losses.Loss):
-        config = given.get_config()
-        if config.get("from_logits") or config.get("label_smoothing"):
-            raise refuse("loss setting", {k: config[k] for k in ("from_logits", "label_smoothing") if config.get(k)},
-                         ["from_logits=False", "label_smoothing=0"])
-        if config.get("reduction", "sum_over_batch_size") != "sum_over_batch_size":
-            raise refuse("loss reduction", config["reduction"], ["sum_over_batch_size"])
-        name = keras.losses.serialize(given)
-        name = {"BinaryCrossentropy": "binary_crossentropy", "CategoricalCrossentropy": "categorical_crossentropy",
-                "MeanSquaredError": "mean_squared_error"}.get(name.get("class_name") if isinstance(name, dict) else name)
+        kind = type(given).__name__
+        if kind not in LOSS_CLASSES or type(given) is not getattr(keras.losses, kind):
+            raise refuse("loss", kind, LOSS_CLASSES)
+        if given.reduction != "sum_over_batch_size":
+            raise refuse("loss reduction", given.reduction, ["sum_over_batch_size"])
+        settings = dict(getattr(given, "_fn_kwargs", {}))
+        if settings.pop("axis", -1) != -1:
+            raise refuse("loss setting axis", given._fn_kwargs["axis"], ["-1"])
+        if settings.pop("ignore_class", None) is not None:
+            raise refuse("loss setting ignore_class", given._fn_kwargs["ignore_class"], ["None"])
+        spec = {"name": LOSS_CLASSES[kind], **settings}
         dtype = given.dtype
     else:
         name = given if isinstance(given, str) else getattr(given, "__name__", repr(given))
+        if name not in LOSSES:
+            raise refuse("loss", name, LOSSES)
+        spec = LOSSES[name]
         built = getattr(getattr(model, "_compile_loss", None), "_flat_losses", None)
         if built:
             dtype = getattr(built[0], "loss", built[0]).dtype
-    if name not in LOSSES:
-        raise refuse("loss", name, LOSSES)
-    return LOSSES[name], np.dtype(dtype).name
+    try:
+        spec = scratch.losses.get_config(scratch.losses.get(spec))
+    except ValueError as e:  # a setting outside what the loss supports: Keras's words, then ours
+        raise ValueError(f"unsupported loss setting in model {model.name!r}: {e}") from None
+    return spec, np.dtype(dtype).name
 
 
 def optimizer_twin(optimizer) -> scratch.optimizers.Optimizer | None:
-    """The scratch optimizer with the Keras optimizer's kind and settings (state: ``copy_state``)."""
+    """The scratch optimizer with the Keras optimizer's kind and settings (state: ``copy_state``).
+
+    Each optimizer's own settings, a constant learning rate, ``weight_decay`` (on every
+    variable) and one of ``clipnorm``, ``global_clipnorm``, ``clipvalue`` (Keras reads a
+    threshold <= 0 as none) carry over.  Refused, by name: ``use_ema``, ``loss_scale_factor``,
+    ``gradient_accumulation_steps``, a learning-rate schedule, and variables excluded from
+    weight decay (``exclude_from_weight_decay``).
+    """
     if optimizer is None:
         return None
     kind = OPTIMIZERS.get(type(optimizer).__name__)
     if kind is None:
         raise refuse("optimizer", type(optimizer).__name__, OPTIMIZERS)
     config = optimizer.get_config()
-    for key in ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "loss_scale_factor",
-                "gradient_accumulation_steps"):
+    own = {"sgd": ("momentum", "nesterov"), "rmsprop": ("rho", "momentum", "epsilon", "centered"),
+           "adam": ("beta_1", "beta_2", "epsilon", "amsgrad"), "adamw": ("beta_1", "beta_2", "epsilon", "amsgrad"),
+           "adagrad": ("initial_accumulator_value", "epsilon")}[kind]
+    clips = ("clipnorm", "global_clipnorm", "clipvalue")
+    supported = ("learning_rate (a constant)",) + own + ("weight_decay",) + clips
+    for key in ("use_ema", "loss_scale_factor", "gradient_accumulation_steps"):
         if config.get(key):
-            raise refuse(f"optimizer setting {key}", config[key], ["none"])
-    if config.get("use_ema") or config.get("amsgrad"):
-        raise refuse("optimizer setting", "use_ema" if config.get("use_ema") else "amsgrad", ["none"])
+            raise refuse(f"optimizer setting {key}", config[key], supported)
     if not isinstance(config["learning_rate"], (int, float)):
         raise refuse("learning rate", config["learning_rate"], ["a constant"])
-    keys = {"sgd": ("learning_rate", "momentum", "nesterov"),
-            "rmsprop": ("learning_rate", "rho", "momentum", "epsilon", "centered"),
-            "adam": ("learning_rate", "beta_1", "beta_2", "epsilon")}[kind]
-    return scratch.optimizers.OPTIMIZERS[kind](**{k: config[k] for k in keys})
+    if config.get("weight_decay") is not None and (getattr(optimizer, "_exclude_from_weight_decay", None)
+                                                   or getattr(optimizer, "_exclude_from_weight_decay_pattern", None)):
+        raise refuse("optimizer setting", "exclude_from_weight_decay", supported)
+    settings = {k: config[k] for k in ("learning_rate",) + own}
+    settings |= {k: config[k] for k in clips if config.get(k) is not None and config[k] > 0}
+    if config.get("weight_decay") is not None:
+        settings["weight_decay"] = config["weight_decay"]
+    return scratch.optimizers.OPTIMIZERS[kind](**settings)
 
 
 def copy_state(optimizer, model, net: scratch.Network) -> None:
@@ -348,17 +435,23 @@ def to_keras(net: scratch.Network):
     model = keras.Model(inputs, A)
     model.set_weights(net.get_weights())
     optimizer = net.optimizer or scratch.Adam()
-    keras_optimizer = {"sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop,
-                       "adam": keras.optimizers.Adam}[optimizer.name](**optimizer.get_config())
-    model.compile(loss=keras_loss(net.loss.name, net.dtype), optimizer=keras_optimizer)
+    keras_optimizer = {kind: getattr(keras.optimizers, name) for name, kind in OPTIMIZERS.items()}[
+        optimizer.name](**optimizer.get_config())
+    model.compile(loss=keras_loss(net.loss, net.dtype), optimizer=keras_optimizer)
     return model
 
 
-def keras_loss(name: str, dtype: str):
-    """The Keras loss object for a scratch loss name, computing in ``dtype`` (not ``floatx()``)."""
-    if name not in LOSSES:
-        raise refuse("loss", name, LOSSES)
+def keras_loss(spec, dtype: str):
+    """The Keras loss object for a scratch loss, computing in ``dtype`` (not ``floatx()``).
+
+    ``spec``: a name (``LOSSES``' aliases too), a ``scratch.losses.get_config`` dict, or a
+    ``scratch.losses.Loss``; its settings become the Keras class's arguments.
+    """
+    if isinstance(spec, str):
+        if spec not in LOSSES:
+            raise refuse("loss", spec, LOSSES)
+        spec = LOSSES[spec]
+    loss = scratch.losses.get(spec)
     keras = quiet.keras()
-    return {"binary_crossentropy": keras.losses.BinaryCrossentropy,
-            "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
-            "mean_squared_error": keras.losses.MeanSquaredError}[LOSSES[name]](dtype=dtype)
+    classes = {name: getattr(keras.losses, kind) for kind, name in LOSS_CLASSES.items()}
+    return classes[loss.name](**loss.config, dtype=dtype)

@@ -18,7 +18,7 @@ def _trace(model: keras.Model):
     """
     dtype = model.inputs[0].dtype
     spec = [tf.TensorSpec((None,) + tuple(model.inputs[0].shape[1:]), dtype),
-            tf.TensorSpec((None,) + tuple(model.outputs[0].shape[1:]), dtype)]
+            tf.TensorSpec((None, target_width(model)), dtype)]
 
     @tf.function(input_signature=spec)
     def step(x, y):
@@ -31,9 +31,18 @@ def _trace(model: keras.Model):
     return step
 
 
+def target_width(model: keras.Model) -> int:
+    """Columns of y: the output's width, or 1 (a class index a row) for a sparse loss."""
+    loss = getattr(model, "loss", None)
+    name = loss if isinstance(loss, str) else type(loss).__name__
+    sparse = name in ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy") or (
+        getattr(getattr(loss, "fn", None), "__name__", "") == "sparse_categorical_crossentropy")
+    return 1 if sparse else int(model.outputs[0].shape[-1])
+
+
 def _as_batch(model: keras.Model, X, y):
     n_in = model.inputs[0].shape[-1]
-    n_out = model.outputs[0].shape[-1]
+    n_out = target_width(model)
     dtype = model.inputs[0].dtype
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != n_in or len(X) == 0:
@@ -60,7 +69,8 @@ def traced_step(model: keras.Model):
 
 
 def output_loss_and_gradients(model: keras.Model, X, y) -> tuple[np.ndarray, float, list[np.ndarray]]:
-    """(output, loss, [dkernel_1, dbias_1, ...]) for one batch, gradients in ``get_weights()`` order.
+    """(output, loss, [dkernel_1, dbias_1, ...]) for one batch, gradients in ``model.trainable_weights``
+    order (which is ``get_weights()`` order for a model without non-trainable weights).
 
     Computed with ``tf.GradientTape`` on exactly the compiled loss plus the model's
     regularisation losses, in a ``tf.function`` as ``model.fit`` runs it.  X and y are used
@@ -70,8 +80,6 @@ def output_loss_and_gradients(model: keras.Model, X, y) -> tuple[np.ndarray, flo
     """
     if not getattr(model, "compiled", False) or getattr(model, "loss", None) is None:
         raise ValueError("model is not compiled with a loss; call model.compile(loss=...) first")
-    if [id(v) for v in model.weights] != [id(v) for v in model.trainable_weights]:
-        raise ValueError("model has non-trainable weights; gradients would not line up with get_weights()")
     X, Y = _as_batch(model, X, y)
     output, loss, grads = traced_step(model)(tf.constant(X), tf.constant(Y))
     return output.numpy(), float(loss), [g.numpy() for g in grads]

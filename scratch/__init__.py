@@ -6,10 +6,10 @@ from scratch.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from scratch.initializers import INITIALIZERS
 from scratch.losses import LOSSES
 from scratch import layers, optimizers, profiling, tolerances
-from scratch.layers import Activation, Dense, Input
+from scratch.layers import Activation, BatchNormalization, Dense, Dropout, Input, LayerNormalization
 from scratch.network import DTYPES, Network
 from scratch.saving import load, save
-from scratch.optimizers import SGD, Adam, RMSprop
+from scratch.optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 from scratch.regularizers import l2_from_lambda
 from scratch.training import evaluate, fit
 
@@ -17,6 +17,6 @@ INIT_MODES = tuple(INITIALIZERS)
 
 __all__ = [
     "ACTIVATIONS", "DTYPES", "HIDDEN_ACTIVATIONS", "INITIALIZERS", "INIT_MODES", "LOSSES",
-    "Activation", "Adam", "Dense", "Input", "Network", "RMSprop", "SGD", "evaluate", "fit", "l2_from_lambda",
+    "Activation", "Adagrad", "Adam", "AdamW", "BatchNormalization", "Dense", "Dropout", "Input", "LayerNormalization", "Network", "RMSprop", "SGD", "evaluate", "fit", "l2_from_lambda",
     "layers", "load", "optimizers", "profiling", "save", "tolerances",
 ]

@@ -43,7 +43,7 @@ QUIRKS = (
     "leaky_relu_slope",  # LeakyRelu's alpha is a float32 op attribute
     "l2_factor",         # L2 casts its factor through float32
     "learning_rate",     # optimizers hold the learning rate in a float32 variable
-    "sgd_momentum",      # SGD casts momentum through float32
+    "sgd_momentum",      # ops.cast of a Python float: SGD momentum, every weight_decay, Adagrad's start
     "adam_betas",        # Adam casts beta_1, beta_2 through float32 for beta^t
 )
 

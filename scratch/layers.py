@@ -62,6 +62,16 @@ def activation_backward(dA: np.ndarray, cache: dict, activation: activations.Act
     return activation.backward(dA, cache["Z"], cache["A"])
 
 
+def activation_magnitude(M_dA: np.ndarray, cache: dict, activation: activations.Activation) -> np.ndarray:
+    """M_dZ = M_dA * |g'(Z)| for an elementwise g; for softmax, the terms of its Jacobian product
+    A * (dA - sum_j dA_j A_j) add up to at most A * (M_dA + sum_j M_dA_j A_j)."""
+    if activation.elementwise:
+        return np.abs(activation.backward(M_dA, cache["Z"], cache["A"]))
+    A = np.abs(cache["A"])
+    return A * (M_dA + np.sum(M_dA * A, axis=1, keepdims=True)) + np.abs(activation.backward(M_dA, cache["Z"],
+                                                                                              cache["A"]))
+
+
 # --- layers as objects, the way Keras builds a model ------------------------------------------
 
 class Input:
@@ -90,6 +100,7 @@ class Layer:
         self.cache: dict = {}
         self.params: list[np.ndarray] = []
         self.grads: list[np.ndarray] = []
+        self.state: list[np.ndarray] = []  # non-trainable weights, after params in get_weights()
 
     def build(self, n_in: int, dtype: str, quirks: frozenset) -> int:
         """Prepare for inputs of width ``n_in`` in ``dtype``; returns the output width."""
@@ -114,6 +125,16 @@ class Layer:
     def regularization_loss(self):
         """This layer's penalty terms, added to the loss (Keras's ``layer.losses``); None when none."""
         return None
+
+    def backward_magnitude(self, M_dA: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(M_dA_prev, [M_g for each parameter]): the sums of |terms| that ``backward`` added up for
+        dA_prev and for each parameter gradient, given M_dA, the same for dA.  Read from the cache
+        of the last forward pass.  Two correct computations of a gradient g differ by at most
+        N eps M_g: when g's terms cancel, M_g is much larger than |g| (``scratch.tolerances``)."""
+        raise NotImplementedError
+
+    def backward_magnitude_from_logits(self, M_dZ: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        raise NotImplementedError
 
     @property
     def output_activation(self) -> activations.Activation | None:
@@ -217,6 +238,16 @@ class Dense(Layer):
     def regularization_loss(self):
         return None if self.kernel_regularizer is None else self.kernel_regularizer(self.W)
 
+    def backward_magnitude(self, M_dA):
+        return self.backward_magnitude_from_logits(activation_magnitude(M_dA, self.cache, self.activation))
+
+    def backward_magnitude_from_logits(self, M_dZ):
+        """M_dW = |A_prev|^T M_dZ (+ |the penalty's gradient|), M_db = sum_rows(M_dZ), M_dA_prev = M_dZ |W|^T."""
+        M_dW = np.abs(self.cache["A_prev"]).T @ M_dZ
+        if self.kernel_regularizer is not None:
+            M_dW = M_dW + np.abs(self.kernel_regularizer.gradient(self.W))
+        return M_dZ @ np.abs(self.W).T, [M_dW] + ([M_dZ.sum(axis=0)] if self.use_bias else [])
+
     @property
     def output_activation(self):
         return self.activation
@@ -262,6 +293,12 @@ class Activation(Layer):
     def backward_from_logits(self, dZ, need_dA_prev=True):
         return dZ
 
+    def backward_magnitude(self, M_dA):
+        return activation_magnitude(M_dA, self.cache, self.activation), []
+
+    def backward_magnitude_from_logits(self, M_dZ):
+        return M_dZ, []
+
     @property
     def output_activation(self):
         return self.activation
@@ -273,8 +310,227 @@ class Activation(Layer):
         return {"activation": self.activation_spec, "name": self.name}
 
 
+class Dropout(Layer):
+    """Training:  A = where(mask, A_prev * 1/(1 - rate), 0),  mask = u >= rate, u ~ U[0, 1)
+    Inference: A = A_prev                                       A_prev, A (m, n)
+
+    dA_prev = where(mask, dA, 0) * 1/(1 - rate)
+
+    TensorFlow's order of operations (``tf.nn.experimental.stateless_dropout``: scale, then
+    select), so that the bits agree.  A training forward draws its mask from the layer's
+    generator, seeded by the network; ``replay(mask)`` instead hands it the next mask to use,
+    so that a comparison can give it the very masks Keras drew (``compare.twin``).
+    """
+
+    def __init__(self, rate: float, seed: int | None = None, name: str | None = None):
+        super().__init__(name)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout rate must be a number in [0, 1), got {rate!r}")
+        self.rate, self.seed = float(rate), seed
+        self.rng = np.random.default_rng(seed)
+        self._replayed: list[np.ndarray] = []
+
+    def initialize(self, rng):
+        """Without a seed of its own, the layer's masks are drawn from a generator the network's seeds."""
+        if self.seed is None:
+            self.rng = np.random.default_rng(rng.integers(2 ** 63))
+
+    def replay(self, mask: np.ndarray) -> None:
+        """The mask (True where a unit is kept) for the next training forward pass."""
+        self._replayed.append(np.asarray(mask, dtype=bool))
+
+    def forward(self, A_prev, training=False):
+        if not training or self.rate == 0:
+            self.cache = {"A_prev": A_prev, "Z": A_prev, "A": A_prev, "mask": None}
+            return A_prev
+        mask = self._replayed.pop(0) if self._replayed else self.rng.random(A_prev.shape) >= self.rate
+        if mask.shape != A_prev.shape:
+            raise ValueError(f"dropout mask of shape {mask.shape} for inputs of shape {A_prev.shape}")
+        scale = A_prev.dtype.type(1 / (1 - self.rate))
+        A = np.where(mask, A_prev * scale, A_prev.dtype.type(0))
+        self.cache = {"A_prev": A_prev, "Z": A_prev, "A": A, "mask": mask, "scale": scale}
+        return A
+
+    def backward(self, dA, need_dA_prev=True):
+        if self.cache.get("mask") is None:
+            return dA
+        return np.where(self.cache["mask"], dA, dA.dtype.type(0)) * self.cache["scale"]
+
+    def backward_magnitude(self, M_dA):
+        return self.backward(M_dA), []
+
+    def summary(self):
+        return f"Dropout({self.rate:g})"
+
+    def get_config(self):
+        return {"rate": self.rate, "seed": self.seed, "name": self.name}
+
+
+def normalize_forward(X, axis: int, gamma, beta, epsilon: float, stats=None):
+    """Y = X * inv + (beta - mean * inv),  inv = gamma / sqrt(var + epsilon)       X, Y (m, n)
+
+    mean and var along ``axis`` (0: over the batch, BatchNormalization; 1: over the features,
+    LayerNormalization), var = mean((X - mean)^2) without Bessel's correction, or the given
+    ``stats`` (inference-mode BatchNormalization's moving statistics).  This is the order of
+    ``tf.nn.batch_normalization`` and of Keras's ``ops.layer_normalization``.  Returns Y and the
+    cache ``{"X", "Xc", "r", "inv", "mean", "var", "axis", "batch_stats"}``.
+    """
+    if stats is None:
+        mean = X.mean(axis=axis, keepdims=True)
+        Xc = X - mean
+        var = (Xc * Xc).mean(axis=axis, keepdims=True)
+    else:
+        mean, var = stats
+        mean, var = mean[None, :], var[None, :]
+        Xc = X - mean
+    r = 1 / np.sqrt(var + X.dtype.type(epsilon))
+    inv = r * gamma if gamma is not None else r
+    offset = -mean * inv if beta is None else beta - mean * inv
+    Y = X * inv + offset
+    return Y, {"X": X, "Xc": Xc, "r": r, "inv": inv, "mean": mean, "var": var, "axis": axis,
+               "batch_stats": stats is None}
+
+
+def normalize_backward(dY, cache: dict, gamma):
+    """dX, dgamma, dbeta from the cache of ``normalize_forward``:
+
+    dbeta = sum_rows(dY);  dgamma = sum_rows(dY * Xc * r)
+    with batch statistics (k values along the axis): dmean = -sum_axis(dY * inv),
+    dvar = -1/2 r^3 sum_axis(dY * Xc * gamma),  dX = dY * inv + dmean / k + dvar * 2 Xc / k
+    (TensorFlow's moments stop the gradient of the mean inside the variance; the sum it
+    would add is zero).  With given statistics, dX = dY * inv.
+    """
+    Xc, r, inv, axis = cache["Xc"], cache["r"], cache["inv"], cache["axis"]
+    dbeta = dY.sum(axis=0)
+    dgamma = (dY * Xc * r).sum(axis=0)
+    dX = dY * inv
+    if cache["batch_stats"]:
+        k = dY.shape[axis]
+        g = gamma if gamma is not None else 1
+        dmean = -(dY * inv).sum(axis=axis, keepdims=True)
+        dvar = -0.5 * r ** 3 * (dY * Xc * g).sum(axis=axis, keepdims=True)
+        dX = dX + dmean / k + dvar * 2 * Xc / k
+    return dX, dgamma, dbeta
+
+
+class _Normalization(Layer):
+    """gamma (scale) then beta (center) as parameters, each optional, in Keras's order."""
+
+    axis = 1
+
+    def __init__(self, epsilon: float = 1e-3, center: bool = True, scale: bool = True, name: str | None = None):
+        super().__init__(name)
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
+            raise ValueError(f"epsilon must be a number > 0, got {epsilon!r}")
+        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
+
+    def parameter_shapes(self):
+        return [(self.n_in,)] * (int(self.scale) + int(self.center))
+
+    def bind(self, params, grads):
+        super().bind(params, grads)
+        k = int(self.scale)
+        self.gamma, self.beta = (params[0] if self.scale else None), (params[k] if self.center else None)
+        self.dgamma, self.dbeta = (grads[0] if self.scale else None), (grads[k] if self.center else None)
+
+    def initialize(self, rng):
+        if self.scale:
+            self.gamma[...] = 1  # Keras's gamma_initializer="ones"; beta stays at zeros
+
+    def backward_magnitude(self, M_dY):
+        """The terms of ``normalize_backward``, each taken in absolute value."""
+        c = self.cache
+        Xc, r, inv, axis = np.abs(c["Xc"]), c["r"], np.abs(c["inv"]), c["axis"]
+        M_dX = M_dY * inv
+        if c["batch_stats"]:
+            k = M_dY.shape[axis]
+            g = np.abs(self.gamma) if self.gamma is not None else 1
+            M_dX = (M_dX + (M_dY * inv).sum(axis=axis, keepdims=True) / k
+                    + r ** 3 * (M_dY * Xc * g).sum(axis=axis, keepdims=True) * Xc / k)
+        grads = ([(M_dY * Xc * r).sum(axis=0)] if self.scale else []) + ([M_dY.sum(axis=0)] if self.center else [])
+        return M_dX, grads
+
+    def _backward(self, dA):
+        dX, dgamma, dbeta = normalize_backward(dA, self.cache, self.gamma)
+        if self.scale:
+            self.dgamma[...] = dgamma
+        if self.center:
+            self.dbeta[...] = dbeta
+        return dX
+
+    def get_config(self):
+        return {"epsilon": self.epsilon, "center": self.center, "scale": self.scale, "name": self.name}
+
+
+class BatchNormalization(_Normalization):
+    """Training:  Y = gamma (X - mean_B) / sqrt(var_B + epsilon) + beta, over the batch B;
+                  moving_mean = momentum moving_mean + (1 - momentum) mean_B (and moving_var)
+    Inference: the same with moving_mean and moving_var.                 X, Y (m, n)
+
+    Parameters gamma, beta (n,); state moving_mean (n,), moving_variance (n,), Keras's
+    ``get_weights()`` order.  See ``normalize_forward`` and ``normalize_backward``.
+    """
+
+    axis = 0
+
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 name: str | None = None):
+        super().__init__(epsilon, center, scale, name)
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+            raise ValueError(f"momentum must be a number in [0, 1], got {momentum!r}")
+        self.momentum = float(momentum)
+
+    def build(self, n_in, dtype, quirks):
+        n = super().build(n_in, dtype, quirks)
+        self.moving_mean, self.moving_variance = np.zeros(n, dtype=dtype), np.ones(n, dtype=dtype)
+        self.state = [self.moving_mean, self.moving_variance]
+        return n
+
+    def forward(self, A_prev, training=False):
+        if not training:
+            Y, self.cache = normalize_forward(A_prev, 0, self.gamma, self.beta, self.epsilon,
+                                              stats=(self.moving_mean, self.moving_variance))
+            return Y
+        Y, self.cache = normalize_forward(A_prev, 0, self.gamma, self.beta, self.epsilon)
+        m = A_prev.dtype.type(self.momentum)
+        self.moving_mean[...] = self.moving_mean * m + self.cache["mean"][0] * A_prev.dtype.type(1.0 - self.momentum)
+        self.moving_variance[...] = (self.moving_variance * m
+                                     + self.cache["var"][0] * A_prev.dtype.type(1.0 - self.momentum))
+        return Y
+
+    def backward(self, dA, need_dA_prev=True):
+        return self._backward(dA)
+
+    def summary(self):
+        return "BatchNormalization"
+
+    def get_config(self):
+        return {"momentum": self.momentum, **super().get_config()}
+
+
+class LayerNormalization(_Normalization):
+    """Y = gamma (X - mean_row) / sqrt(var_row + epsilon) + beta, over each example's features
+                                                                          X, Y (m, n)
+    The same in training and inference.  Parameters gamma, beta (n,).
+    """
+
+    axis = 1
+
+    def forward(self, A_prev, training=False):
+        Y, self.cache = normalize_forward(A_prev, 1, self.gamma, self.beta, self.epsilon)
+        return Y
+
+    def backward(self, dA, need_dA_prev=True):
+        return self._backward(dA)
+
+    def summary(self):
+        return "LayerNormalization"
+
+
 #: Layer classes by Keras's class name (``scratch.Network.from_config`` reads these).
-LAYERS: dict[str, type[Layer]] = {"Dense": Dense, "Activation": Activation}
+LAYERS: dict[str, type[Layer]] = {"Dense": Dense, "Activation": Activation, "Dropout": Dropout,
+                                  "BatchNormalization": BatchNormalization,
+                                  "LayerNormalization": LayerNormalization}
 
 
 def get_config(layer: Layer) -> dict:

@@ -134,6 +134,9 @@ class Network:
             layer.bind(views[:k], grad_views[:k])
             views, grad_views = views[k:], grad_views[k:]
             layer.initialize(rng)
+        # Each layer's weights as Keras lists them: its parameters, then its state (non-trainable
+        # weights, such as BatchNormalization's moving statistics), which no optimizer steps.
+        self._weight_shapes = [w.shape for layer in self.layers for w in layer.params + layer.state]
         out = self.layers[-1].output_activation
         self._logits_loss = out is not None and reads_logits(self.loss.logits_of, out.name,
                                                              "crossed_logits" in self.quirks)
@@ -142,7 +145,7 @@ class Network:
                       if self._logits_loss and self.loss.logits_of != out.name else None)
 
     def unflatten(self, flat: np.ndarray) -> list[np.ndarray]:
-        """Views of a flat parameter-sized array, one per parameter in ``get_weights()`` order."""
+        """Views of a flat parameter-sized array, one per trainable weight (Keras's ``trainable_weights`` order)."""
         views, start = [], 0
         for shape in self._shapes:
             size = int(np.prod(shape))
@@ -179,12 +182,18 @@ class Network:
     # --- weights, in keras.Model.get_weights() order -------------------------------------
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of every layer's weights, ``[W1 (n0, n1), b1 (n1,), W2 (n1, n2), b2 (n2,), ...]``."""
-        return [p.copy() for p in self.parameters]
+        """Copies of every layer's weights in ``keras.Model.get_weights()`` order: for each layer its
+        parameters, then its state: ``[W1 (n0, n1), b1 (n1,), W2 (n1, n2), b2 (n2,), ...]`` for Dense layers."""
+        return [w.copy() for w in self.weights]
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The live weight arrays, in ``get_weights()`` order."""
+        return [w for layer in self.layers for w in layer.params + layer.state]
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Load ``get_weights()``'s list (copied and cast to the network's dtype)."""
-        expected = list(self._shapes)
+        expected = list(self._weight_shapes)
         weights = list(weights)
         if len(weights) != len(expected):
             raise ValueError(f"set_weights got {len(weights)} arrays, expected {len(expected)} with shapes {expected}")
@@ -194,12 +203,12 @@ class Network:
                 raise ValueError(f"set_weights: array {i} has shape {w.shape}, expected {shape}")
             if not np.all(np.isfinite(w)):
                 raise ValueError(f"set_weights: array {i} contains NaN or inf")
-        for view, w in zip(self.parameters, arrays):
+        for view, w in zip(self.weights, arrays):
             view[...] = w
 
     @property
     def parameters(self) -> list[np.ndarray]:
-        """The live parameter arrays (not copies), in ``get_weights()`` order, which an optimizer updates in place."""
+        """The live trainable arrays (not copies), in ``trainable_weights`` order, which an optimizer updates in place."""
         return [p for layer in self.layers for p in layer.params]
 
     @property
@@ -282,6 +291,27 @@ class Network:
         for i in reversed(range(len(self.layers) - 1)):
             dA = self.layers[i].backward(dA, need_dA_prev=i > 0)
         return [g.copy() for g in self._grad_views] if copy else list(self._grad_views)
+
+    def gradient_magnitudes(self, Y) -> list[np.ndarray]:
+        """For each gradient of the last ``backward``, in its order: the sum of the absolute values
+        of the terms that made it (``Layer.backward_magnitude``), starting from the loss gradient's
+        terms, |P term| + |Y term| of dZ_L on the logits path or |dA_L| otherwise.  Two correct
+        computations of a gradient g differ by at most about N eps times this, however much g's
+        terms cancel (``scratch.tolerances.gradients``).  Reads the layers' caches."""
+        Y = np.asarray(Y, dtype=self.dtype)
+        out, last = self.layers[-1].cache, self.layers[-1]
+        if self._logits_loss:  # the loss's gradient at the logits is linear in P: (c P - Y') / s
+            P = out["A"] if self._link is None else self._link.forward(out["Z"])
+            y_term = self.loss.gradient_from_logits(Y, np.zeros_like(P))
+            p_term = self.loss.gradient_from_logits(Y, P) - y_term
+            M, grads = last.backward_magnitude_from_logits(np.abs(p_term) + np.abs(y_term))
+        else:
+            M, grads = last.backward_magnitude(np.abs(self.loss.gradient(Y, out["A"])))
+        magnitudes = [grads]
+        for layer in reversed(self.layers[:-1]):
+            M, grads = layer.backward_magnitude(M)
+            magnitudes.append(grads)
+        return [g for grads in reversed(magnitudes) for g in grads]
 
     def apply_gradients(self, optimizer) -> None:
         """One optimizer step on every parameter, from the gradients ``backward`` left."""

@@ -43,23 +43,27 @@ def ulps(dtype, count: int = FUNCTION_ULPS) -> float:
     return count * eps(dtype)
 
 
-def network_terms(layer_sizes: Sequence[int], batch_size: int, l2: bool = False) -> int:
+def network_terms(layer_sizes: Sequence[int], batch_size: int, l2: bool = False, normalizations: int = 0) -> int:
     """The roundings along the longest path from the data to any gradient of a dense network.
 
     Forward, layer l sums n_{l-1} products into Z_l and applies g (FUNCTION_ULPS).  The loss
     sums m n_L per-example terms and takes their mean (a rounding per term, counted as m n_L
     and m).  Backward, dA_{l-1} = dZ_l @ W_l^T sums n_l products and g' adds FUNCTION_ULPS;
     dW_l = A_{l-1}^T @ dZ_l and db_l sum m products.  An L2 penalty sums every kernel's
-    squares into the loss (n_params terms).  The count is the total, since every rounding
+    squares into the loss (n_params terms).  A normalization layer sums its mean, its variance
+    and, backward, two more sums, each over the batch or the features, and takes a square
+    root (3 max(m, n) + 2 FUNCTION_ULPS each).  The count is the total, since every rounding
     along the path can move the last quantity by its own share:
 
         N = m n_L + m + sum_l (n_{l-1} + n_l + 2 FUNCTION_ULPS)  [+ sum_l n_{l-1} n_l with L2]
+            [+ normalizations (3 max(m, max_l n_l) + 2 FUNCTION_ULPS)]
     """
     sizes = [int(n) for n in layer_sizes]
     m = int(batch_size)
     n = m * sizes[-1] + m + sum(n_in + n_out + 2 * FUNCTION_ULPS for n_in, n_out in zip(sizes, sizes[1:]))
     if l2:
         n += sum(n_in * n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    n += normalizations * (3 * max(m, max(sizes)) + 2 * FUNCTION_ULPS)
     return n
 
 
@@ -71,6 +75,32 @@ def network(dtype, layer_sizes: Sequence[int], batch_size: int, l2: bool = False
     2.2e-14 in float64.  Measured between Keras and scratch: 2.5e-7 and 2e-15.
     """
     return sums(dtype, network_terms(layer_sizes, batch_size, l2))
+
+
+def of_network(net, batch_size: int, steps: int | None = None) -> float:
+    """``network`` (or ``training`` after ``steps`` steps) for a ``scratch.Network``'s own layers:
+    its widths, whether any layer has a kernel regularizer, how many normalize."""
+    l2 = any(getattr(layer, "kernel_regularizer", None) is not None for layer in net.layers)
+    normalizations = sum(type(layer).__name__.endswith("Normalization") for layer in net.layers)
+    n = network_terms(net.widths, batch_size, l2, normalizations)
+    return sums(net.dtype, n) * (1 if steps is None else math.sqrt(max(int(steps), 1)))
+
+
+def gradients(tol: float, a, b, magnitude) -> float:
+    """``tol`` for the relative difference of two gradients a and b, raised where their terms cancel.
+
+    Every bound here is relative to the sum of the absolute values of the terms (Higham's
+    gamma_n): the two sides differ by at most tol * ||M|| / 2 each way, M the terms' magnitudes
+    (``Network.gradient_magnitudes``).  Judged as ||a - b|| / (||a|| + ||b||), that is
+
+        tol * max(1, 2 ||M|| / (||a|| + ||b||))
+
+    which is tol itself when nothing cancels (||M|| ~ ||a||), and grows as a gradient's terms
+    cancel: a trained network's output bias, or a kernel's data and L2 parts near a minimum.
+    """
+    norm = float(np.linalg.norm(a) + np.linalg.norm(b))
+    scale = float(np.linalg.norm(magnitude))
+    return tol if norm == 0 else tol * max(1.0, 2 * scale / norm)
 
 
 def training(dtype, layer_sizes: Sequence[int], batch_size: int, steps: int, l2: bool = False) -> float:

@@ -37,8 +37,10 @@ def test_tolerances_are_derived_from_epsilon_and_the_network(default_run):
     for case in default_run[1]["cases"]:
         assert case["tolerance"] == tolerances.network(case["dtype"], (4, 6, 1), 32)
         assert case["tolerance"] == 97 * np.finfo(case["dtype"]).eps
-        for e in case["quantities"].values():
-            assert e["rel_diff"] <= case["tolerance"]
+        for key, e in case["quantities"].items():
+            # output and loss at N eps; a gradient at N eps raised where its terms cancel
+            assert e["tolerance"] == case["tolerance"] if key in ("output", "loss") else e["tolerance"] >= case["tolerance"]
+            assert e["rel_diff"] <= e["tolerance"]
         for e in case["finite_differences"].values():
             assert e["rel_diff"] <= e["tolerance"]
 

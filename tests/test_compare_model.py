@@ -18,15 +18,20 @@ def keras():
 
 @pytest.fixture(scope="module")
 def saved(keras, tmp_path_factory):
-    """A user's model: 30-16-8-1 on breast cancer with L2, trained 3 epochs of Adam, saved."""
+    """A user's model: 30-16-8-1 on breast cancer with L2, BatchNormalization and Dropout, trained 3
+    epochs of Adam, saved."""
     from keras_ref import datasets
     folder = tmp_path_factory.mktemp("model")
     split = datasets.load("breast_cancer", seed=0)
     keras.utils.set_random_seed(0)
+    # named: Keras numbers unnamed layers across the whole process (dense_48 after 47 others)
     model = keras.Sequential([keras.Input((30,)),
-                              keras.layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-3)),
-                              keras.layers.Dense(8), keras.layers.Activation("tanh"),
-                              keras.layers.Dense(1, activation="sigmoid")])
+                              keras.layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-3),
+                                                 name="dense"),
+                              keras.layers.BatchNormalization(name="batch_normalization"),
+                              keras.layers.Dropout(0.2, name="dropout"),
+                              keras.layers.Dense(8, name="dense_1"), keras.layers.Activation("tanh", name="activation"),
+                              keras.layers.Dense(1, activation="sigmoid", name="dense_2")])
     model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(1e-3), metrics=["accuracy"])
     model.fit(split.X_train, split.y_train, epochs=3, batch_size=32, verbose=0)
     path = folder / "model.keras"
@@ -41,12 +46,13 @@ def test_the_twin_of_a_saved_model_agrees_on_every_leg(saved, capsys):
     report = json.loads(report_path.read_text())
     assert report["passed"] and report["config"]["path"] == path
     assert set(report["training"]) == {"output", "loss", "penalties"} | {
-        f"grad/{n}" for n in ("dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
-                              "dense_2/kernel", "dense_2/bias")}
+        f"grad/{n}" for n in ("dense/kernel", "dense/bias", "batch_normalization/gamma", "batch_normalization/beta",
+                              "dense_1/kernel", "dense_1/bias", "dense_2/kernel", "dense_2/bias")}
     assert report["training"]["penalties"]["max_abs"] < report["tolerance"]  # both sides have the L2 term...
     steps = report["training_steps"]
     assert steps["steps"] == 20 and steps["first_drift_step"] is None
-    assert {"loss", "momentum/dense/kernel", "velocity/dense_2/bias"} <= set(steps["worst"])
+    assert {"loss", "momentum/dense/kernel", "velocity/dense_2/bias", "batch_normalization/moving_mean",
+            "batch_normalization/moving_variance"} <= set(steps["worst"])  # the moving statistics too
     assert "the twin agrees" in capsys.readouterr().out
 
 
@@ -65,6 +71,17 @@ def test_a_saved_twin_predicts_the_same_without_tensorflow(saved, tmp_path):
     assert result.returncode == 0, result.stderr
     from compare import twin
     assert np.array_equal(np.load(tmp_path / "P.npy"), twin.from_keras(path).predict(X))
+
+
+def test_without_keras_dropout_masks_the_gradients_disagree(saved, monkeypatch, capsys):
+    """Negative control for the mask replay: the twin drawing masks of its own is reported."""
+    from compare import twin
+    _, path = saved
+    monkeypatch.setattr(twin, "replay", lambda net, masks: None)
+    assert cmd.main([path, "--steps", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL training output" in out and "FAIL training grad/dense/kernel" in out
+    assert "inference       output" in out and "FAIL inference" not in out  # inference has no dropout
 
 
 def test_a_perturbed_twin_weight_is_reported(saved, capsys):

@@ -154,7 +154,7 @@ def test_config_rebuilds_the_network_and_is_json():
     (lambda s: [s.Input(4)], "layers after Input"),
     (lambda s: [s.Input(4), "Dense"], "layers after Input must be scratch layers"),
     (lambda s: [s.Input(0), s.Dense(1)], "Input units must be an integer >= 1"),
-    (lambda s: [s.Input(4), s.Dense(1, "swish")], "unknown activation 'swish'; valid: sigmoid"),
+    (lambda s: [s.Input(4), s.Dense(1, "bent_identity")], "unknown activation 'bent_identity'; valid: sigmoid"),
 ])
 def test_a_bad_stack_is_refused_by_name(layers, message):
     import scratch

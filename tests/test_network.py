@@ -196,7 +196,7 @@ def test_zero_init_keeps_hidden_units_identical():
     (dict(layer_sizes=[4, 2.5, 1]), "layer size 2.5"),
     (dict(hidden_activation="swish"), "unknown hidden_activation 'swish'; valid: sigmoid"),
     (dict(hidden_activation="softmax"), "unknown hidden_activation 'softmax'"),
-    (dict(output_activation="elu"), "unknown output_activation 'elu'; valid:"),
+    (dict(output_activation="bent_identity"), "unknown output_activation 'bent_identity'; valid:"),
     (dict(loss="hinge"), "unknown loss 'hinge'; valid: binary_crossentropy"),
     (dict(init_mode="xavier"), "unknown init_mode 'xavier'; valid: uniform"),
     (dict(dtype="float16"), "unknown dtype 'float16'; valid: float32, float64"),

@@ -16,7 +16,7 @@ def test_profile_step_times_each_phase_and_leaves_the_network_as_it_was(monkeypa
     stepped = []
     real = scratch.Adam.apply_gradients
     monkeypatch.setattr(scratch.Adam, "apply_gradients",
-                        lambda self, *a: (stepped.append((self, net.get_weights()[0].copy())), real(self, *a)))
+                        lambda self, *a, **k: (stepped.append((self, net.get_weights()[0].copy())), real(self, *a, **k)))
     profile = profile_step(net, X, y, batch_size=16, steps=3, rounds=2)
     assert set(profile) == {*PHASES, "step", "matmul"}
     assert all(v > 0 for v in profile.values())

@@ -55,6 +55,12 @@ def models(dtype):
                               loss="mean_squared_error", seed=0, dtype=dtype),
         keras.losses.MeanSquaredError(dtype=dtype), keras.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
         X, Y2)
+    made["batchnorm_dropout_layernorm_adam"] = (keras.Sequential([
+        keras.Input((4,), dtype=dtype), keras.layers.Dense(6, activation="relu", dtype=dtype),
+        keras.layers.BatchNormalization(dtype=dtype), keras.layers.Dropout(0.25, dtype=dtype),
+        keras.layers.Dense(5, dtype=dtype), keras.layers.LayerNormalization(dtype=dtype),
+        keras.layers.Activation("tanh", dtype=dtype), keras.layers.Dense(1, activation="sigmoid", dtype=dtype)]),
+        keras.losses.BinaryCrossentropy(dtype=dtype), keras.optimizers.Adam(0.01), X, Y2)
     if dtype == floatx:  # a loss by name runs in floatx(): the twin matches only where that is the model's dtype
         made["loss_by_name_adam"] = (keras.Sequential([
             keras.Input((4,), dtype=dtype), keras.layers.Dense(3, activation="tanh", dtype=dtype),
@@ -76,26 +82,30 @@ def slots(optimizer, net):
 
 def check(model, net, X, Y, steps=20):
     """Worst rel diffs per leg, and each leg's tolerance (scratch.tolerances)."""
-    sizes = net.layer_sizes
-    l2 = any(getattr(layer, "kernel_regularizer", None) for layer in net.layers)
-    tol = tolerances.network(net.dtype, sizes, len(X), l2)
+    tol = tolerances.of_network(net, len(X))
+    predicted = errors(model.predict(X, verbose=0), net.predict(X))["rel_diff"]
+    twin.replay(net, twin.dropout_masks(model, net, len(X)))  # the masks Keras is about to draw
     k_out, k_loss, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
     s_loss, s_grads = net.loss_and_gradients(X, Y)
+    magnitudes = net.gradient_magnitudes(Y)  # a gradient's tolerance is raised where its terms cancel
     found = {
-        "predict": errors(model.predict(X, verbose=0), net.predict(X))["rel_diff"],
-        "output": errors(k_out, net.predict(X))["rel_diff"],
+        "predict": predicted,
+        "output": errors(k_out, net.layers[-1].cache["A"])["rel_diff"],  # training mode
         "loss": errors(float(k_loss), s_loss)["rel_diff"],
-        "gradients": max(errors(a, b)["rel_diff"] for a, b in zip(k_grads, s_grads)),
+        # each gradient's rel diff, measured against its own tolerance and expressed on tol's scale
+        "gradients": max(errors(a, b)["rel_diff"] / tolerances.gradients(tol, a, b, m) * tol
+                         for a, b, m in zip(k_grads, s_grads, magnitudes)),
         "tolerance": tol,
     }
     worst = 0.0
     for _ in range(steps):
+        twin.replay(net, twin.dropout_masks(model, net, len(X)))
         model.train_on_batch(X, Y)
         net.train_on_batch(X, Y)
         k_slots, s_slots = slots(model.optimizer, net)
         worst = max([worst] + [errors(a, b)["rel_diff"] for a, b in zip(model.get_weights(), net.get_weights())]
                     + [errors(k_slots[k], s_slots[k])["rel_diff"] for k in k_slots])
-    found |= {"steps": worst, "steps_tolerance": tolerances.training(net.dtype, sizes, len(X), steps, l2),
+    found |= {"steps": worst, "steps_tolerance": tolerances.of_network(net, len(X), steps),
               "iterations": [int(model.optimizer.iterations.numpy()), net.optimizer.iterations]}
     return found
 
