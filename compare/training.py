@@ -32,6 +32,7 @@ from compare.cli import (
 )
 from compare.report import Table, die, errors, json_report, versions, weight_names, write_json
 from compare.transfer import keras_to_scratch
+from compare.twin import KERAS_SLOTS, OPTIMIZERS as TWIN_OPTIMIZERS
 from keras_ref import datasets, quiet
 from scratch.training import batch_indices
 
@@ -54,16 +55,8 @@ OPTIMIZERS = {
     "adagrad": ("adagrad", {"learning_rate": 0.01}),
     "sgd_clipnorm": ("sgd", {"learning_rate": 0.01, "momentum": 0.9, "clipnorm": 0.1}),  # clips W2, b2 (W1, b1 at batch 1)
 }
-#: The Keras class of each kind, in ``keras.optimizers``.
-KERAS_OPTIMIZERS = {"sgd": "SGD", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "adagrad": "Adagrad"}
-#: Where Keras 3 keeps each scratch slot: the optimizer's list attribute, one entry per variable.
-KERAS_SLOTS = {
-    "sgd": {"momentum": "momentums"},
-    "rmsprop": {"velocity": "_velocities", "momentum": "_momentums", "average_gradient": "_average_gradients"},
-    "adam": {"momentum": "_momentums", "velocity": "_velocities", "velocity_hat": "_velocity_hats"},
-    "adamw": {"momentum": "_momentums", "velocity": "_velocities", "velocity_hat": "_velocity_hats"},
-    "adagrad": {"accumulator": "_accumulators"},
-}
+#: The Keras class of each kind, in ``keras.optimizers`` (the twin's map, read the other way).
+KERAS_OPTIMIZERS = {kind: class_name for class_name, kind in TWIN_OPTIMIZERS.items()}
 
 
 @dataclass(frozen=True)
