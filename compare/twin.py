@@ -34,7 +34,8 @@ from keras_ref import quiet
 from scratch.keras_compat import QUIRKS
 
 #: Keras classes a model file may contain, beside the model itself.
-SUPPORTED_LAYERS = ("InputLayer", "Dense", "Activation", "Dropout", "BatchNormalization", "LayerNormalization")
+SUPPORTED_LAYERS = ("InputLayer", "Dense", "Activation", "Dropout", "BatchNormalization", "LayerNormalization",
+                    "ReLU", "LeakyReLU", "Softmax")
 SUPPORTED_MODELS = ("Sequential", "Functional", "Model")
 #: What a config may name beside layers: dtype policies, initializers, regularizers.
 SUPPORTED_OBJECTS = ("DTypePolicy", "FloatDTypePolicy", "L2", "GlorotUniform", "GlorotNormal", "HeUniform",
@@ -186,6 +187,16 @@ def layer_twin(layer):
                                  float(regularizer.l2)), name=layer.name)
     if type(layer) is keras.layers.Activation:
         return scratch.Activation(activation_of(layer.activation, where), name=layer.name)
+    if type(layer) is keras.layers.ReLU:
+        return scratch.ReLU(max_value=None if layer.max_value is None else float(layer.max_value),
+                            negative_slope=float(layer.negative_slope), threshold=float(layer.threshold),
+                            name=layer.name)
+    if type(layer) is keras.layers.LeakyReLU:
+        return scratch.LeakyReLU(float(layer.negative_slope), name=layer.name)
+    if type(layer) is keras.layers.Softmax:
+        if layer.axis not in (-1, 1, [-1], (-1,)):
+            raise refuse("Softmax axis", layer.axis, ["-1"], where)
+        return scratch.Softmax(name=layer.name)
     if type(layer) is keras.layers.Dropout:
         if layer.noise_shape is not None:
             raise refuse("Dropout noise_shape", layer.noise_shape, ["None"], where)

@@ -6,7 +6,9 @@ from scratch.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from scratch.initializers import INITIALIZERS
 from scratch.losses import LOSSES
 from scratch import layers, optimizers, profiling, tolerances
-from scratch.layers import Activation, BatchNormalization, Dense, Dropout, Input, LayerNormalization
+from scratch.layers import (
+    Activation, BatchNormalization, Dense, Dropout, Input, LayerNormalization, LeakyReLU, ReLU, Softmax,
+)
 from scratch.network import DTYPES, Network
 from scratch.saving import load, save
 from scratch.optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
@@ -17,6 +19,6 @@ INIT_MODES = tuple(INITIALIZERS)
 
 __all__ = [
     "ACTIVATIONS", "DTYPES", "HIDDEN_ACTIVATIONS", "INITIALIZERS", "INIT_MODES", "LOSSES",
-    "Activation", "Adagrad", "Adam", "AdamW", "BatchNormalization", "Dense", "Dropout", "Input", "LayerNormalization", "Network", "RMSprop", "SGD", "evaluate", "fit", "l2_from_lambda",
+    "Activation", "Adagrad", "Adam", "AdamW", "BatchNormalization", "Dense", "Dropout", "Input", "LayerNormalization", "LeakyReLU", "Network", "ReLU", "RMSprop", "SGD", "Softmax", "evaluate", "fit", "l2_from_lambda",
     "layers", "load", "optimizers", "profiling", "save", "tolerances",
 ]

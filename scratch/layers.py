@@ -527,10 +527,71 @@ class LayerNormalization(_Normalization):
         return "LayerNormalization"
 
 
+class ReLU(Activation):
+    """A = max(Z, 0), or with Keras's settings: min(max(Z, 0), max_value), or Z where Z > 0 and
+    negative_slope * Z elsewhere.  Keras's ``ReLU`` layer computes these as its ``relu``,
+    ``relu6`` and ``leaky_relu`` do (``keras.activations.relu``'s own shortcuts), so it is
+    those activations here.  Other combinations (a threshold; a max_value other than 6; a
+    slope with a max_value) are refused until scratch computes Keras's composite of them.
+    """
+
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0,
+                 name: str | None = None):
+        self.max_value, self.negative_slope, self.threshold = max_value, float(negative_slope), float(threshold)
+        if self.threshold == 0 and max_value is None and self.negative_slope == 0:
+            spec = "relu"
+        elif self.threshold == 0 and max_value == 6 and self.negative_slope == 0:
+            spec = "relu6"
+        elif self.threshold == 0 and max_value is None:
+            spec = {"name": "leaky_relu", "negative_slope": self.negative_slope}
+        else:
+            raise ValueError(f"unsupported ReLU(max_value={max_value!r}, negative_slope={negative_slope!r}, "
+                             f"threshold={threshold!r}); supported: ReLU(), ReLU(max_value=6), "
+                             "ReLU(negative_slope=s)")
+        super().__init__(spec, name)
+
+    def summary(self):
+        return f"ReLU({self.activation.name})"
+
+    def get_config(self):
+        return {"max_value": self.max_value, "negative_slope": self.negative_slope, "threshold": self.threshold,
+                "name": self.name}
+
+
+class LeakyReLU(Activation):
+    """A = Z where Z > 0, else negative_slope * Z.  Keras's ``LeakyReLU`` layer: its slope defaults
+    to 0.3 (the ``"leaky_relu"`` activation string's to 0.2, the lecture's network's to 0.01)."""
+
+    def __init__(self, negative_slope: float = 0.3, name: str | None = None):
+        self.negative_slope = float(negative_slope)
+        super().__init__({"name": "leaky_relu", "negative_slope": self.negative_slope}, name)
+
+    def summary(self):
+        return f"LeakyReLU({self.negative_slope:g})"
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope, "name": self.name}
+
+
+class Softmax(Activation):
+    """A_ij = e^Z_ij / sum_k e^Z_ik over the features: Keras's ``Softmax`` layer (axis -1, no mask),
+    which attaches its logits as the softmax activation does."""
+
+    def __init__(self, name: str | None = None):
+        super().__init__("softmax", name)
+
+    def summary(self):
+        return "Softmax"
+
+    def get_config(self):
+        return {"name": self.name}
+
+
 #: Layer classes by Keras's class name (``scratch.Network.from_config`` reads these).
 LAYERS: dict[str, type[Layer]] = {"Dense": Dense, "Activation": Activation, "Dropout": Dropout,
                                   "BatchNormalization": BatchNormalization,
-                                  "LayerNormalization": LayerNormalization}
+                                  "LayerNormalization": LayerNormalization, "ReLU": ReLU, "LeakyReLU": LeakyReLU,
+                                  "Softmax": Softmax}
 
 
 def get_config(layer: Layer) -> dict:

@@ -153,3 +153,54 @@ def test_a_twin_goes_back_to_keras(keras):
     assert J1 == J2 and all(np.array_equal(a, b) for a, b in zip(g1, g2))
     assert [layer.activation.config for layer in again.layers] == [{"negative_slope": 0.01}, {}]
     assert again.optimizer.get_config() == {**net.optimizer.get_config(), "learning_rate": float(np.float32(0.1))}
+
+
+@pytest.mark.parametrize("make", [
+    lambda k: k.layers.ReLU(), lambda k: k.layers.ReLU(max_value=6), lambda k: k.layers.ReLU(negative_slope=0.1),
+    lambda k: k.layers.LeakyReLU(), lambda k: k.layers.LeakyReLU(negative_slope=0.05)])
+def test_activation_layers_twin_as_keras_computes_them(keras, make):
+    """ReLU, LeakyReLU and Softmax layers; Softmax attaches its logits as the activation does."""
+    import keras_ref
+    from compare import twin
+    from compare.report import errors
+    from scratch import tolerances
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((32, 4)).astype("float32")
+    Y = np.eye(3, dtype="float32")[rng.integers(0, 3, 32)]
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6), make(keras), keras.layers.Dense(3),
+                              keras.layers.Softmax()])
+    model.compile(loss="categorical_crossentropy", optimizer="adam")
+    net = twin.from_keras(model)
+    _, k_loss, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
+    s_loss, s_grads = net.loss_and_gradients(X, Y)
+    tol = tolerances.of_network(net, 32)
+    assert errors(float(k_loss), s_loss)["rel_diff"] <= tol
+    for a, b, m in zip(k_grads, s_grads, net.gradient_magnitudes(Y)):
+        assert errors(a, b)["rel_diff"] <= tolerances.gradients(tol, a, b, m)
+    # negative control: the same layers with the lecture's leaky slope in place of Keras's
+    other = scratch_with_slope(net, 0.01)
+    if other is not None:
+        assert errors(k_grads[0], other.loss_and_gradients(X, Y)[1][0])["rel_diff"] > 100 * tol
+
+
+def scratch_with_slope(net, slope):
+    """The twin with every leaky_relu slope replaced (None when it has no leaky_relu)."""
+    import scratch
+    config = net.get_config()
+    changed = False
+    for spec in config["layers"][1:]:
+        if spec["class_name"] in ("LeakyReLU", "ReLU") and spec["config"].get("negative_slope"):
+            spec["config"]["negative_slope"] = slope
+            changed = True
+    if not changed:
+        return None
+    other = scratch.Network.from_config(config)
+    other.set_weights(net.get_weights())
+    return other
+
+
+def test_a_relu_with_a_threshold_is_refused(keras):
+    from compare import twin
+    model = keras.Sequential([keras.Input((4,)), keras.layers.ReLU(threshold=0.5), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"unsupported ReLU\(.*threshold=0.5\); supported: ReLU\(\), "):
+        twin.from_keras(model, loss="mean_squared_error")
