@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 import compare  # starts the clock
-from compare.cli import Parser, add_device_arguments, add_output_arguments, check_new_file, chosen_device, count
+from compare.cli import (
+    Parser, add_device_arguments, add_output_arguments, check_new_file, check_output, chosen_device, count,
+)
 from compare.cli import positive_float, positive_int
 from compare.report import (
     Table, compare_named, describe_failure, die, failures, json_report, tolerances_for, write_json,
@@ -205,8 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a fixed tolerance instead of N eps (docs/tolerances.md)")
     p.add_argument("--tol-float64", type=positive_float, default=None, help="as --tol-float32")
     p.add_argument("--perturb", metavar="WEIGHT", default=None,
-                   help="negative control: move one element of this twin weight (a Keras path such as "
-                        "dense/kernel); the run must then fail")
+                   help="negative control: shift this twin weight (a Keras path such as dense/kernel) by "
+                        "1000 tolerances; the run must then fail")
     p.add_argument("--save-twin", metavar="FILE.npz", default=None,
                    help="write the twin, as loaded, for scratch.load (no pickle, no TensorFlow)")
     add_device_arguments(p)
@@ -218,8 +220,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.json:
-        check_new_file(args.json, "--json", args.overwrite, parser)
+    check_output(args, parser)
     if args.save_twin:
         check_new_file(args.save_twin, "--save-twin", args.overwrite, parser)
     if not os.path.isfile(args.path):

@@ -7,7 +7,7 @@ and every Keras quirk that applies to *this* model (``scratch.keras_compat``), e
 asking Keras (``derive_quirks``).  ``to_keras(net)`` goes the other way.
 
 A model file is untrusted input.  A ``Lambda`` layer stores Python bytecode that runs when
-Keras rebuilds the model with ``safe_mode=False``.  So ``load_model_file`` reads the file's
+Keras rebuilds the model with its safe mode turned off.  So ``load_model_file`` reads the file's
 config first, refuses any class outside ``SUPPORTED`` before Keras deserialises anything,
 and loads with ``safe_mode=True``.
 
