@@ -12,9 +12,10 @@ config first, refuses any class outside ``SUPPORTED`` before Keras deserialises 
 and loads with ``safe_mode=True``.
 
 Supported now: Sequential models and functional chains without branches of ``Dense`` (its
-activation, ``use_bias``, an ``L2`` kernel regularizer) and ``Activation`` layers; the
-activations sigmoid, tanh, relu, leaky_relu (Keras's, slope 0.2, and ``keras_ref``'s, 0.01),
-linear and softmax; the losses binary, categorical and sparse categorical cross-entropy (with
+activation, ``use_bias``, an ``L2`` kernel regularizer), ``Activation``, ``Dropout``,
+``BatchNormalization``, ``LayerNormalization``, ``ReLU``, ``LeakyReLU`` and ``Softmax``
+layers; the activations of ``ACTIVATIONS`` (leaky_relu: Keras's, slope 0.2, and
+``keras_ref``'s, 0.01); the losses binary, categorical and sparse categorical cross-entropy (with
 ``from_logits`` and ``label_smoothing``), mean squared and absolute error and Huber (its
 ``delta``), with the reduction ``sum_over_batch_size``; SGD, RMSprop, Adam (``amsgrad``), AdamW
 and Adagrad with a constant learning rate, ``weight_decay`` and ``clipnorm``, ``global_clipnorm``
@@ -31,6 +32,7 @@ import numpy as np
 
 import scratch
 from keras_ref import quiet
+from scratch import activations as activations_module
 from scratch.keras_compat import QUIRKS
 
 #: Keras classes a model file may contain, beside the model itself.
@@ -82,15 +84,23 @@ def refuse(kind: str, what, valid, where: str = "") -> ValueError:
 # --- files --------------------------------------------------------------------------------------
 
 def file_config(path: str) -> dict:
-    """The model config inside a ``.keras`` file (a zip) or a legacy ``.h5`` file, read as JSON only."""
+    """The model config inside a ``.keras`` file (a zip) or a legacy ``.h5``/``.hdf5`` file, read as
+    JSON only.  The format is chosen by the name, as ``keras.saving.load_model`` chooses it, so
+    that the config checked is the config Keras would build."""
     if not os.path.isfile(path):
         raise ValueError(f"no model file at {path}")
-    if zipfile.is_zipfile(path):
+    suffix = os.path.splitext(str(path))[1].lower()
+    if suffix == ".keras":
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{path} is neither a .keras nor an .h5 Keras model file (not a zip archive)")
         try:
             with zipfile.ZipFile(path) as z:
                 return json.loads(z.read("config.json"))
         except (KeyError, ValueError, zipfile.BadZipFile) as e:
             raise ValueError(f"{path} is not a Keras model file (no readable config.json: {e})") from None
+    if suffix not in (".h5", ".hdf5"):
+        raise ValueError(f"{path}: a Keras model file's name ends in .keras, .h5 or .hdf5 (Keras reads the "
+                         "format from the name)")
     try:
         import h5py
         with h5py.File(path, "r") as f:
@@ -102,33 +112,39 @@ def file_config(path: str) -> dict:
     return json.loads(text.decode() if isinstance(text, bytes) else text)
 
 
-def classes_named(config) -> list[str]:
-    """Every ``class_name`` anywhere in a config, in order of appearance."""
-    found = []
+def nodes(config, depth: int = 0):
+    """Every dict in a config, with its depth, in order of appearance."""
     if isinstance(config, dict):
-        if isinstance(config.get("class_name"), str):
-            found.append(config["class_name"])
+        yield config, depth
         for value in config.values():
-            found += classes_named(value)
+            yield from nodes(value, depth + 1)
     elif isinstance(config, list):
         for value in config:
-            found += classes_named(value)
-    return found
+            yield from nodes(value, depth + 1)
 
 
 def check_file_config(config: dict) -> None:
-    """Refuse a file whose config names any class outside ``SUPPORTED`` (a Lambda, a Conv2D, a
-    custom object), or an activation outside ``ACTIVATIONS``, before Keras deserialises it."""
-    for name in classes_named(config):
-        if name not in SUPPORTED and name != "function":
-            raise refuse("layer or object", name, SUPPORTED_LAYERS + ("the model classes", "initializers", "L2",
-                                                                      "SGD, RMSprop, Adam", "the losses"))
-    for layer in config.get("config", {}).get("layers", []):
-        activation = layer.get("config", {}).get("activation")
-        if activation is not None:
-            name = activation if isinstance(activation, str) else activation.get("config")
-            if name not in ACTIVATIONS:
-                raise refuse("activation", name, ACTIVATIONS)
+    """Refuse a file before Keras deserialises it when its config names, anywhere: a class outside
+    ``SUPPORTED`` (a Lambda, a Conv2D, a custom object); a model inside the model; a function
+    other than one of ``ACTIVATIONS`` from Keras's activations (or keras_ref's registered one);
+    or an activation name outside ``ACTIVATIONS``."""
+    if not isinstance(config, dict):
+        raise ValueError("a Keras model file's config is a JSON object; this one is not")
+    for node, depth in nodes(config):
+        name = node.get("class_name")
+        if name == "function":
+            function, module = node.get("config"), node.get("module")
+            if not isinstance(function, str) or function not in ACTIVATIONS or module not in (
+                    None, "keras.activations", "keras.src.activations", "builtins"):
+                raise refuse("function", f"{module}.{function}" if module else function, ACTIVATIONS)
+        elif name is not None and (not isinstance(name, str) or name not in SUPPORTED):
+            raise refuse("layer or object", name, SUPPORTED_LAYERS + (
+                "the model classes", "initializers", "L2", ", ".join(OPTIMIZERS), "the losses"))
+        elif name in SUPPORTED_MODELS and depth > 0:
+            raise refuse("model inside a model", name, ["one Sequential or functional model of layers"])
+        activation = node.get("activation") if node.get("class_name") is None else None
+        if isinstance(activation, str) and activation not in ACTIVATIONS:
+            raise refuse("activation", activation, ACTIVATIONS)
 
 
 def load_model_file(path: str):
@@ -426,11 +442,16 @@ def to_keras(net: scratch.Network):
     from keras_ref.models import leaky_relu
 
     def activation(a):
+        """The Keras activation that computes ``a`` and saves by name (no lambda, which would not)."""
         if a.name == "leaky_relu":
-            slope = a.config["negative_slope"]
-            if np.float32(slope) == np.float32(0.01):
-                return leaky_relu
-            return lambda x: keras.activations.leaky_relu(x, negative_slope=slope)
+            slope = np.float32(a.config["negative_slope"])
+            if slope in (np.float32(0.01), np.float32(0.2)):
+                return leaky_relu if slope == np.float32(0.01) else "leaky_relu"
+            raise refuse("leaky_relu slope in a Dense or Activation layer", float(slope),
+                         ["0.01 (keras_ref's)", "0.2 (Keras's)", "any, as a LeakyReLU layer"])
+        defaults = activations_module.get(a.name).config
+        if a.config != defaults:
+            raise refuse(f"{a.name} setting for Keras", a.config, [f"{a.name}'s defaults {defaults}"])
         return a.name
 
     inputs = keras.Input(shape=(net.widths[0],), dtype=net.dtype)
@@ -441,8 +462,24 @@ def to_keras(net: scratch.Network):
             A = keras.layers.Dense(layer.units, activation=activation(layer.activation), use_bias=layer.use_bias,
                                    kernel_regularizer=None if reg is None else keras.regularizers.L2(reg.l2),
                                    dtype=net.dtype, name=layer.name)(A)
-        else:
+        elif isinstance(layer, scratch.LeakyReLU):
+            A = keras.layers.LeakyReLU(layer.negative_slope, dtype=net.dtype, name=layer.name)(A)
+        elif isinstance(layer, scratch.ReLU):
+            A = keras.layers.ReLU(max_value=layer.max_value, negative_slope=layer.negative_slope,
+                                  threshold=layer.threshold, dtype=net.dtype, name=layer.name)(A)
+        elif isinstance(layer, scratch.Softmax):
+            A = keras.layers.Softmax(dtype=net.dtype, name=layer.name)(A)
+        elif isinstance(layer, scratch.Activation):
             A = keras.layers.Activation(activation(layer.activation), dtype=net.dtype, name=layer.name)(A)
+        elif isinstance(layer, scratch.Dropout):
+            A = keras.layers.Dropout(layer.rate, dtype=net.dtype, name=layer.name)(A)
+        elif isinstance(layer, (scratch.BatchNormalization, scratch.LayerNormalization)):
+            keras_class = getattr(keras.layers, type(layer).__name__)
+            settings = layer.get_config()
+            A = keras_class(**{k: v for k, v in settings.items() if k != "name"}, dtype=net.dtype,
+                            name=layer.name)(A)
+        else:
+            raise refuse("layer", type(layer).__name__, list(scratch.layers.LAYERS))
     model = keras.Model(inputs, A)
     model.set_weights(net.get_weights())
     optimizer = net.optimizer or scratch.Adam()

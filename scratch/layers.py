@@ -68,8 +68,7 @@ def activation_magnitude(M_dA: np.ndarray, cache: dict, activation: activations.
     if activation.elementwise:
         return np.abs(activation.backward(M_dA, cache["Z"], cache["A"]))
     A = np.abs(cache["A"])
-    return A * (M_dA + np.sum(M_dA * A, axis=1, keepdims=True)) + np.abs(activation.backward(M_dA, cache["Z"],
-                                                                                              cache["A"]))
+    return A * (M_dA + np.sum(M_dA * A, axis=1, keepdims=True))
 
 
 # --- layers as objects, the way Keras builds a model ------------------------------------------

@@ -204,3 +204,60 @@ def test_a_relu_with_a_threshold_is_refused(keras):
     model = keras.Sequential([keras.Input((4,)), keras.layers.ReLU(threshold=0.5), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match=r"unsupported ReLU\(.*threshold=0.5\); supported: ReLU\(\), "):
         twin.from_keras(model, loss="mean_squared_error")
+
+
+def test_every_layer_kind_goes_to_keras_and_back(keras):
+    """to_keras then from_keras: the same network, its moving statistics included, computing the same bits."""
+    import scratch
+    from compare import twin
+    net = scratch.Network(layers=[scratch.Input(4), scratch.Dense(6), scratch.BatchNormalization(momentum=0.9),
+                                  scratch.LeakyReLU(0.2), scratch.Dropout(0.3), scratch.Dense(5),
+                                  scratch.LayerNormalization(epsilon=1e-5), scratch.Activation("tanh"),
+                                  scratch.Dense(3), scratch.Softmax()],
+                          loss="categorical_crossentropy", seed=0)
+    X = np.random.default_rng(0).standard_normal((16, 4)).astype("float32")
+    scratch.fit(net, X, np.eye(3, dtype="float32")[np.arange(16) % 3], epochs=1, batch_size=8, verbose=0)
+    back = twin.from_keras(twin.to_keras(net))
+    assert [type(layer) for layer in back.layers] == [type(layer) for layer in net.layers]
+    assert all(np.array_equal(a, b) for a, b in zip(back.get_weights(), net.get_weights()))
+    assert np.array_equal(back.predict(X), net.predict(X))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["config"]["layers"][1]["config"].update(
+        activation={"module": "keras.config", "class_name": "function", "config": "enable_unsafe_deserialization"}),
+     "unsupported function 'keras.config.enable_unsafe_deserialization'"),
+    (lambda c: c["config"]["layers"].append({"class_name": "Sequential", "config": {"layers": []}}),
+     "unsupported model inside a model 'Sequential'"),
+    (lambda c: c["config"]["layers"][1]["config"].update(activation={"config": {"nested": 1}}),
+     None),  # a dict without a class is not a function reference: left to Keras's own checks
+    (lambda c: c["config"]["layers"][1]["config"].update(activation="bent_identity"),
+     "unsupported activation 'bent_identity'"),
+])
+def test_a_config_is_refused_anywhere_it_names_the_unsupported(keras, change, message):
+    import copy
+    from compare import twin
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu")])
+    config = copy.deepcopy({"class_name": "Sequential", "config": model.get_config()})
+    twin.check_file_config(config)  # the model as saved passes
+    change(config)
+    if message is None:
+        twin.check_file_config(config)
+    else:
+        with pytest.raises(ValueError, match=message):
+            twin.check_file_config(config)
+
+
+def test_the_format_follows_the_name_as_keras_reads_it(tmp_path):
+    """An .h5 name with a zip inside is read as HDF5, as Keras would, never as the zip."""
+    import zipfile
+    from compare import twin
+    path = tmp_path / "model.h5"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", "{}")
+    with pytest.raises(ValueError, match="neither a .keras nor an .h5"):
+        twin.file_config(str(path))
+    odd = tmp_path / "model.bin"
+    odd.write_bytes(b"x")
+    with pytest.raises(ValueError, match="ends in .keras, .h5 or .hdf5"):
+        twin.file_config(str(odd))
