@@ -126,33 +126,41 @@ def _bce_gradient_from_logits(Y, P):
     return (P - Y) / P.size
 
 
+def _cross_entropy(name, link_name, link, smooth, on_probabilities, gradient_on_probabilities, on_logits_plain,
+                   gradient_on_link_plain, from_logits: bool, label_smoothing: float) -> Loss:
+    """Binary or categorical cross-entropy with its settings: targets smoothed first, then the
+    loss from probabilities, or from logits (the output itself with ``from_logits``)."""
+    ls = float(label_smoothing)
+    config = {"from_logits": bool(from_logits), "label_smoothing": ls}
+    if not from_logits and not ls:  # the plain entry
+        return Loss(name, on_probabilities, gradient_on_probabilities, logits_of=link_name,
+                    per_example_from_logits=on_logits_plain, gradient_from_logits=gradient_on_link_plain,
+                    config=config)
+
+    def on_logits(Y, Z):
+        return on_logits_plain(smooth(Y, ls), Z)
+
+    def on_link(Y, P):
+        return gradient_on_link_plain(smooth(Y, ls), P)
+
+    def per_example(Y, A):
+        return on_logits(Y, A) if from_logits else on_probabilities(smooth(Y, ls), A)
+
+    def gradient(Y, A):
+        return on_link(Y, link(A)) if from_logits else gradient_on_probabilities(smooth(Y, ls), A)
+
+    return Loss(name, per_example, gradient, logits_of=link_name, per_example_from_logits=on_logits,
+                gradient_from_logits=on_link, config=config)
+
+
 def binary_crossentropy(from_logits: bool = False, label_smoothing: float = 0.0) -> Loss:
     """Keras's ``BinaryCrossentropy``: mean over units of -[y log a + (1 - y) log(1 - a)].
 
     ``label_smoothing`` moves every target towards 1/2 first; ``from_logits`` takes the
     output as Z, the loss of a = sigmoid(Z), dZ = (sigmoid(Z) - Y) / (m n_out).
     """
-    ls = float(label_smoothing)
-    config = {"from_logits": bool(from_logits), "label_smoothing": ls}
-    if not from_logits and not ls:  # the plain entry
-        return Loss("binary_crossentropy", _bce, _bce_gradient, logits_of="sigmoid",
-                    per_example_from_logits=_bce_from_logits, gradient_from_logits=_bce_gradient_from_logits,
-                    config=config)
-
-    def on_logits(Y, Z):
-        return _bce_from_logits(smooth_binary(Y, ls), Z)
-
-    def on_link(Y, P):
-        return _bce_gradient_from_logits(smooth_binary(Y, ls), P)
-
-    def per_example(Y, A):
-        return on_logits(Y, A) if from_logits else _bce(smooth_binary(Y, ls), A)
-
-    def gradient(Y, A):
-        return on_link(Y, _sigmoid(A)) if from_logits else _bce_gradient(smooth_binary(Y, ls), A)
-
-    return Loss("binary_crossentropy", per_example, gradient, logits_of="sigmoid", per_example_from_logits=on_logits,
-                gradient_from_logits=on_link, config=config)
+    return _cross_entropy("binary_crossentropy", "sigmoid", _sigmoid, smooth_binary, _bce, _bce_gradient,
+                          _bce_from_logits, _bce_gradient_from_logits, from_logits, label_smoothing)
 
 
 # categorical cross-entropy --------------------------------------------------------------
@@ -203,27 +211,8 @@ def categorical_crossentropy(from_logits: bool = False, label_smoothing: float =
     ``label_smoothing`` moves every target towards 1/K first; ``from_logits`` takes the
     output as Z, the loss of p = softmax(Z), dZ = (softmax(Z) - Y) / m.
     """
-    ls = float(label_smoothing)
-    config = {"from_logits": bool(from_logits), "label_smoothing": ls}
-    if not from_logits and not ls:  # the plain entry
-        return Loss("categorical_crossentropy", _cce, _cce_gradient, logits_of="softmax",
-                    per_example_from_logits=_cce_from_logits, gradient_from_logits=_cce_gradient_from_logits,
-                    config=config)
-
-    def on_logits(Y, Z):
-        return _cce_from_logits(smooth_categorical(Y, ls), Z)
-
-    def on_link(Y, P):
-        return _cce_gradient_from_logits(smooth_categorical(Y, ls), P)
-
-    def per_example(Y, A):
-        return on_logits(Y, A) if from_logits else _cce(smooth_categorical(Y, ls), A)
-
-    def gradient(Y, A):
-        return on_link(Y, _softmax(A)) if from_logits else _cce_gradient(smooth_categorical(Y, ls), A)
-
-    return Loss("categorical_crossentropy", per_example, gradient, logits_of="softmax",
-                per_example_from_logits=on_logits, gradient_from_logits=on_link, config=config)
+    return _cross_entropy("categorical_crossentropy", "softmax", _softmax, smooth_categorical, _cce, _cce_gradient,
+                          _cce_from_logits, _cce_gradient_from_logits, from_logits, label_smoothing)
 
 
 # sparse categorical cross-entropy --------------------------------------------------------
