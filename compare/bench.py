@@ -144,11 +144,29 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
     net = scratch.Network(list(network.layers), **spec)
     net.set_weights(model.get_weights())
 
-    def scratch_epoch():
-        scratch.fit(net, X, Y, epochs=1, batch_size=batch_size, optimizer="adam", seed=seed, verbose=0)
-
-    keras_times, scratch_times, gemm_rates, profiles = [], [], [], []
+    gemm_rates, profiles = [], []
     steps = min(100, -(-len(X) // batch_size))
+
+    def after_turn():
+        gemm_rates.append(gemm_rate(repeats=2))  # the reference, sampled at the same moments
+        profiles.append(scratch.profiling.profile_step(net, X, Y, batch_size, steps=steps, rounds=1))
+
+    keras_times, scratch_times = training_turns(model, net, X, Y, batch_size, seed, repeats, "adam", after_turn)
+    return {"scratch_samples_per_s": len(X) / min(scratch_times), "keras_samples_per_s": len(X) / min(keras_times),
+            "scratch_epoch_s": scratch_times, "keras_epoch_s": keras_times, "gemm_flops_samples": gemm_rates,
+            "scratch_step_s": min(profiles[1:], key=lambda p: p["step"])}
+
+
+def training_turns(model, net, X, Y, batch_size: int, seed: int, repeats: int, optimizer=None,
+                   after_turn=lambda: None) -> tuple[list[float], list[float]]:
+    """The seconds of ``repeats`` timed epochs of Keras and of scratch, after a warm-up turn.
+
+    The two sides take turns, one epoch each, Keras first in even turns and scratch first in
+    odd ones: a ``model.fit`` call of one epoch, timed by ``epoch_timer``, and one whole
+    ``scratch.fit`` call with ``optimizer`` (None: the one the network carries).
+    ``after_turn`` runs after each turn (the bench samples the GEMM rate there).
+    """
+    keras_times, scratch_times = [], []
 
     def keras_turn():
         timer = epoch_timer()
@@ -156,18 +174,15 @@ def bench_case(network: Network, batch_size: int, X, Y, seed: int, repeats: int 
         keras_times.extend(timer.seconds)
 
     def scratch_turn():
-        scratch_times.append(_timed(scratch_epoch))
+        scratch_times.append(_timed(lambda: scratch.fit(net, X, Y, epochs=1, batch_size=batch_size,
+                                                         optimizer=optimizer, seed=seed, verbose=0)))
 
     for turn in range(1 + repeats):  # the first turn warms both sides up
         first, second = (keras_turn, scratch_turn) if turn % 2 == 0 else (scratch_turn, keras_turn)
         first()
         second()
-        gemm_rates.append(gemm_rate(repeats=2))  # the reference, sampled at the same moments
-        profiles.append(scratch.profiling.profile_step(net, X, Y, batch_size, steps=steps, rounds=1))
-    keras_times, scratch_times = keras_times[1:], scratch_times[1:]
-    return {"scratch_samples_per_s": len(X) / min(scratch_times), "keras_samples_per_s": len(X) / min(keras_times),
-            "scratch_epoch_s": scratch_times, "keras_epoch_s": keras_times, "gemm_flops_samples": gemm_rates,
-            "scratch_step_s": min(profiles[1:], key=lambda p: p["step"])}
+        after_turn()
+    return keras_times[1:], scratch_times[1:]
 
 
 def epoch_timer():
@@ -252,8 +267,18 @@ def build_parser() -> argparse.ArgumentParser:
                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--networks", type=list_of("network", convert=parse_network), default=tuple(NETWORKS.values()),
                    metavar="N-N-N,...", help=f"networks to time (default: {', '.join(NETWORKS)})")
-    p.add_argument("--batch-sizes", type=list_of("batch size", convert=int, noun="integer"), default=(32, 128, 512))
-    p.add_argument("--repeats", type=positive_int, default=5, help="timed epochs per side; the fastest counts")
+    p.add_argument("--batch-sizes", type=list_of("batch size", convert=int, noun="integer"), default=None,
+                   help="training batch sizes (default: 32,128,512; with --model, 32,512)")
+    p.add_argument("--repeats", type=positive_int, default=5,
+                   help="timed epochs per side (with --model, also rounds of inference calls); the fastest counts")
+    p.add_argument("--model", metavar="PATH", default=None,
+                   help="time this saved model (.keras or .h5) and its twin instead: inference against Keras and "
+                        "onnxruntime, and training (docs/bench.md)")
+    p.add_argument("--inference-batch-sizes", type=list_of("batch size", convert=int, noun="integer"),
+                   default=(1, 32, 1024), help="with --model: the batch sizes of the inference table")
+    p.add_argument("--samples", type=positive_int, default=8192,
+                   help="with --model: rows of the fixed-seed training data, one epoch")
+    p.add_argument("--loss", default=None, help="with --model: the loss of a model saved uncompiled")
     p.add_argument("--seed", type=count, default=0)
     add_device_arguments(p)
     p.set_defaults(device="cpu")
@@ -273,6 +298,10 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.model is not None:
+        from compare import bench_model
+        return bench_model.main(args, parser, started)
+    args.batch_sizes = args.batch_sizes or (32, 128, 512)
     for b in args.batch_sizes:
         for network in args.networks:
             if not 1 <= b <= network.samples:

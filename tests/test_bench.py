@@ -49,3 +49,65 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
         bench.main(argv)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.count("\n") == 1 and message in err
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    """A user's model, compiled and saved untrained: Dense, BatchNormalization, Dropout, softmax."""
+    from keras_ref import quiet
+    keras = quiet.keras()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((12,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.BatchNormalization(), keras.layers.Dropout(0.2),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adam")
+    path = tmp_path_factory.mktemp("bench") / "model.keras"
+    model.save(path)
+    return str(path)
+
+
+MODEL_ARGS = ["--inference-batch-sizes", "1,4", "--batch-sizes", "8", "--samples", "32", "--repeats", "1"]
+
+
+def test_a_saved_model_is_timed_against_keras_and_onnxruntime(saved_model, tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    code = bench.main(["--model", saved_model, *MODEL_ARGS, "--json", str(path)])
+    report = json.loads(path.read_text())
+    out = capsys.readouterr().out
+    assert code == (0 if report["passed"] else 1)
+    assert "twin.predict us" in out and "twin/onnxruntime" in out and "twin/keras" in out
+    infer = report["inference"]
+    expected = {"twin.predict", "model(x)", "model.predict", "onnxruntime"}
+    assert expected <= set(infer["engines"]) <= expected | {"onnxruntime 1 thread"} and not infer["left_out"]
+    # every engine computed the twin's output before it was timed
+    assert set(infer["agreement"]) == set(infer["engines"]) - {"twin.predict"}
+    assert all(e["passed"] for e in infer["agreement"].values())
+    assert [r["batch_size"] for r in infer["rows"]] == [1, 4]
+    for r in infer["rows"]:
+        assert set(r["best_s"]) == set(infer["engines"]) and all(t > 0 for t in r["best_s"].values())
+        assert all(r["best_s"][n] <= r["median_s"][n] for n in infer["engines"])
+        assert r["twin_over"]["onnxruntime"] == pytest.approx(r["best_s"]["twin.predict"] / r["best_s"]["onnxruntime"])
+        assert r["met"] == (r["onnx_target"] is None or r["twin_over"]["onnxruntime"] <= r["onnx_target"])
+    assert [r["onnx_target"] for r in infer["rows"]] == [1.25, None]  # the issue's targets, at 1 and 1024
+    (train,) = report["training"]
+    assert train["batch_size"] == 8 and len(train["twin_epoch_s"]) == len(train["keras_epoch_s"]) == 1
+    assert train["ratio"] == pytest.approx(train["twin_samples_per_s"] / train["keras_samples_per_s"])
+
+
+def test_without_onnxruntime_the_rest_is_timed(saved_model, monkeypatch, capsys):
+    from compare import bench_model
+    monkeypatch.setattr(bench_model, "onnx_missing", lambda: 'onnxruntime not installed (pip install ".[bench]")')
+    code = bench.main(["--model", saved_model, *MODEL_ARGS])
+    out = capsys.readouterr().out
+    assert code == 0  # no target can be judged, and Keras's outputs agree
+    assert 'onnxruntime: not timed: onnxruntime not installed (pip install ".[bench]")' in out
+    assert "onnxruntime us" not in out and "twin/model.predict" in out
+
+
+def test_a_model_mode_bad_input_is_one_line_and_exit_2(saved_model, tmp_path, capsys):
+    assert bench.main(["--model", str(tmp_path / "none.keras")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--model", saved_model, "--batch-sizes", "64", "--samples", "32"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "training batch size 64 must be at most --samples 32" in err

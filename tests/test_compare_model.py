@@ -158,3 +158,25 @@ def test_an_earlier_twin_file_is_kept(saved, tmp_path, capsys):
 def test_unknown_perturb_names_the_weights(saved, capsys):
     _, path = saved
     one_line_exit_2(capsys, [path, "--perturb", "W1"], "unknown --perturb 'W1'; valid: dense/kernel, dense/bias")
+
+
+def test_a_float64_model_loads_under_its_own_floatx(tmp_path):
+    """Keras rebuilds a loss saved by name in the floatx() of the loading Python: a float64 model
+    loaded under the default float32 gets a float32 loss, which the twin refuses.  --floatx auto
+    (the default) loads it under float64, as it was trained.  Subprocesses: floatx is global."""
+    path = tmp_path / "f64.keras"
+    save = ("from keras_ref import quiet; keras = quiet.keras(); keras.config.set_floatx('float64')\n"
+            "m = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation='tanh'),"
+            " keras.layers.Dense(1, activation='sigmoid')])\n"
+            f"m.compile(loss='binary_crossentropy', optimizer='adam'); m.save({str(path)!r})\n")
+    assert subprocess.run([sys.executable, "-c", save], capture_output=True).returncode == 0
+    auto = subprocess.run([sys.executable, "-m", "compare.model", str(path), "--steps", "3", "--json",
+                           str(tmp_path / "r.json")], capture_output=True, text=True)
+    assert auto.returncode == 0, auto.stdout + auto.stderr
+    assert "float64, loss binary_crossentropy" in auto.stdout and "loaded under floatx() float64" in auto.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["tolerance"] < 1e-12  # float64's own tolerance, met
+    forced = subprocess.run([sys.executable, "-m", "compare.model", str(path), "--floatx", "float32"],
+                            capture_output=True, text=True)
+    assert forced.returncode == 2 and forced.stderr.count("\n") == 1
+    assert "is float64 but its compiled loss runs in float32" in forced.stderr

@@ -3,7 +3,8 @@ import pytest
 
 from scratch import activations
 from scratch.layers import activation_backward, dense_backward, dense_forward, matmul
-from tests.helpers import assert_matches_fd, fd_gradients, make_xy
+from scratch.tolerances import sums
+from tests.helpers import FD_STEP, assert_matches_fd, fd_gradients, make_xy
 
 
 def test_the_lecture_matrix_product():
@@ -180,3 +181,132 @@ def test_fit_uses_the_optimizer_the_network_carries_and_adam_without_one():
     bare = lecture_stack()
     scratch.fit(bare, X, y, epochs=1, batch_size=8, verbose=0)
     assert isinstance(bare.optimizer, scratch.Adam) and bare.optimizer.iterations == 2
+
+
+# --- the ReLU layer: Keras's settings ---------------------------------------------------------
+
+#: ReLU settings whose composite Keras computes (no shortcut), and Keras's shortcuts.
+RELU_COMPOSITES = [{"threshold": 0.5}, {"max_value": 1.5}, {"max_value": 6.0, "negative_slope": 0.1},
+                   {"max_value": 6.0, "threshold": 0.5}, {"negative_slope": 0.1, "max_value": 4.0, "threshold": 1.0},
+                   {"negative_slope": 0.3, "max_value": 1.0, "threshold": 2.0}, {"max_value": 0.0}]
+
+
+def relu_layer(dtype="float64", **settings):
+    import scratch
+    layer = scratch.ReLU(**settings)
+    layer.build(9, dtype, frozenset({"leaky_relu_slope"}))
+    return layer
+
+
+def relu_forward_backward(layer, Z, dA=None):
+    A = layer.forward(Z)
+    return A, layer.backward(np.ones_like(Z) if dA is None else dA)
+
+
+def test_relu_layer_hand_values_at_and_between_the_kinks():
+    """Keras's composite on [-1, 0, 0.5, 1, 1.5, 2, 4, 6, 7], forward and dZ for dA = 1: exact,
+    each value a Z, a setting, 0 or one product s (Z - t) (as Keras's ReLU gives them).  At the
+    threshold dZ is 0; at max_value 1 (Minimum's tie), except relu6's 0 at 6."""
+    Z = np.array([[-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 4.0, 6.0, 7.0]])
+    s = 0.1
+    expected = {  # settings -> (A, dZ)
+        (None, 0.0, 0.5): ([0, 0, 0, 1, 1.5, 2, 4, 6, 7], [0, 0, 0, 1, 1, 1, 1, 1, 1]),
+        (1.5, 0.0, 0.0): ([0, 0, 0.5, 1, 1.5, 1.5, 1.5, 1.5, 1.5], [0, 0, 1, 1, 1, 0, 0, 0, 0]),
+        (6.0, s, 0.0): ([-s, 0, 0.5, 1, 1.5, 2, 4, 6, 6], [s, 0, 1, 1, 1, 1, 1, 0, 0]),
+        (6.0, 0.0, 0.5): ([0, 0, 0, 1, 1.5, 2, 4, 6, 6], [0, 0, 0, 1, 1, 1, 1, 1, 0]),
+        (4.0, s, 1.0): ([-s * 2, -s * 1, -s * 0.5, 0, 1.5, 2, 4, 4, 4], [s, s, s, 0, 1, 1, 1, 0, 0]),
+        (0.0, 0.0, 0.0): ([0] * 9, [0] * 9),
+    }
+    for (max_value, slope, threshold), (A, dZ) in expected.items():
+        layer = relu_layer(max_value=max_value, negative_slope=slope, threshold=threshold)
+        got_A, got_dZ = relu_forward_backward(layer, Z)
+        assert np.array_equal(got_A, [A]) and np.array_equal(got_dZ, [dZ]), (max_value, slope, threshold)
+
+
+@pytest.mark.parametrize("settings", RELU_COMPOSITES, ids=lambda s: "-".join(f"{k}{v}" for k, v in s.items()))
+def test_relu_layer_backward_matches_finite_differences_away_from_its_kinks(settings):
+    """dZ is the gradient of f = sum(dA * ReLU(Z)) wherever the +-h stencil stays on one piece;
+    the entries whose stencil straddles a kink (threshold, max_value, 0) are left out, and the
+    grid puts one exactly on each.
+    One evaluation of f is off by at most (size + 3) eps sum|dA A|: the sum's roundings, and A's
+    (t - Z, the product by s, the difference), passed as ``f_error``.
+    """
+    layer = relu_layer(**settings)
+    kinks = layer.activation.kinks
+    rng = np.random.default_rng(4)
+    Z = rng.uniform(-3, 8, (6, 9))
+    Z[0, :len(kinks)] = kinks
+    dA = rng.standard_normal(Z.shape)
+    A, dZ = relu_forward_backward(layer, Z, dA)
+    fd = fd_gradients(lambda z: np.sum(dA * layer.activation.forward(z)), Z.copy())
+    straddles = layer.activation.piece(Z - FD_STEP) != layer.activation.piece(Z + FD_STEP)
+    assert straddles[0, :len(kinks)].all() and straddles.sum() == len(kinks)
+    f_error = sums(np.float64, Z.size + 3) * float(np.sum(np.abs(dA * A)))
+    assert_matches_fd(np.where(straddles, 0, dZ), np.where(straddles, 0, fd), f_error=f_error,
+                      what=f"ReLU{settings}")
+
+
+def test_finite_differences_catch_a_wrong_relu_slope():
+    """Negative control: slope 0.3's dZ against the finite differences of slope 0.2's ReLU fails."""
+    Z = np.random.default_rng(5).uniform(-3, -1, (4, 9))  # all below the threshold: no kink near
+    dA = np.ones_like(Z)
+    right, wrong = (relu_layer(negative_slope=s, threshold=0.5, max_value=4.0) for s in (0.2, 0.3))
+    A, dZ = relu_forward_backward(right, Z, dA)
+    fd = fd_gradients(lambda z: np.sum(dA * right.activation.forward(z)), Z.copy())
+    f_error = sums(np.float64, Z.size + 3) * float(np.sum(np.abs(A)))
+    assert_matches_fd(dZ, fd, f_error=f_error)
+    with pytest.raises(AssertionError, match="rel diff"):
+        assert_matches_fd(relu_forward_backward(wrong, Z, dA)[1], fd, f_error=f_error)
+
+
+def test_relu_layer_takes_keras_s_shortcuts():
+    """No settings is relu, max_value=6 alone relu6, a slope alone leaky_relu (its float32 slope
+    in float64, as TensorFlow's LeakyRelu attribute); anything else Keras's composite, whose slope
+    multiplies in the model's dtype (exact in float64)."""
+    assert relu_layer().activation is activations.ACTIVATIONS["relu"]
+    assert relu_layer(max_value=6).activation is activations.ACTIVATIONS["relu6"]
+    leaky = relu_layer(negative_slope=0.1)
+    assert leaky.activation.name == "leaky_relu" and leaky.activation.config == {"negative_slope": float(np.float32(0.1))}
+    composite = relu_layer(negative_slope=0.1, threshold=0.5)
+    assert composite.activation.name == "relu" and composite.activation.config == {
+        "negative_slope": 0.1, "max_value": None, "threshold": 0.5}
+    assert composite.forward(np.array([[-1.0]]))[0, 0] == -0.1 * 1.5  # not float32(0.1) * 1.5
+    assert composite.summary() == "ReLU(negative_slope=0.1, threshold=0.5)"
+    assert activations.get("relu", threshold=0.5, max_value=2.0).kinks == (0.5, 2.0)
+    assert activations.get("relu", max_value=6) is activations.get("relu6")
+
+
+@pytest.mark.parametrize("settings", RELU_COMPOSITES + [{}, {"max_value": 6}, {"negative_slope": 0.2},
+                                                        {"max_value": float("inf"), "threshold": 1.0}])
+def test_relu_layer_config_rebuilds_it(settings):
+    import json
+
+    import scratch
+    from scratch import layers
+    layer = scratch.ReLU(name="r", **settings)
+    config = json.loads(json.dumps(layers.get_config(layer)))
+    again = layers.from_config(config)
+    assert type(again) is scratch.ReLU and again.get_config() == layer.get_config() == config["config"]
+    net = scratch.Network(layers=[scratch.Input(3), scratch.Dense(9), again, scratch.Dense(1)], seed=0,
+                          dtype="float64")
+    twin = scratch.Network.from_config(net.get_config())
+    twin.set_weights(net.get_weights())
+    X = np.random.default_rng(6).uniform(-2, 2, (8, 3))
+    assert np.array_equal(twin.predict(X), net.predict(X))
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"max_value": -1.0}, "ReLU max_value must be None or a number >= 0, got -1.0"),
+    ({"negative_slope": -0.1}, "ReLU negative_slope must be a finite number >= 0, got -0.1"),
+    ({"negative_slope": None}, "ReLU negative_slope must be a finite number >= 0, got None"),
+    ({"threshold": -0.5}, "ReLU threshold must be a finite number >= 0, got -0.5"),
+    ({"threshold": None}, "ReLU threshold must be a finite number >= 0, got None"),
+    ({"threshold": float("nan")}, "ReLU threshold must be a finite number >= 0, got nan"),
+    ({"max_value": "6"}, "ReLU max_value must be None or a number >= 0, got '6'"),
+])
+def test_relu_layer_refuses_what_keras_refuses_by_name(settings, message):
+    """Keras's layer refuses a negative max_value, and a None or negative slope or threshold;
+    scratch also refuses NaN, an infinite slope or threshold, and a setting that is not a number."""
+    import scratch
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        scratch.ReLU(**settings)

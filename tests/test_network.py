@@ -274,3 +274,45 @@ def test_finite_differences_flag_exactly_the_entries_at_a_relu_kink():
     X, y = np.zeros((1, 1)), np.ones((1, 1))  # Z1 = 0: the kink itself
     _, kinks = central_differences(net, X, y)
     assert [k.tolist() for k in kinks] == [[[False]], [True], [[False]], [False]]
+
+
+PREDICT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax", "elu", "gelu")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("activation", PREDICT_ACTIVATIONS)
+def test_predict_is_forward_in_inference_mode_value_for_value(activation, dtype):
+    """predict's shortest paths (g written over Z, BatchNormalization without its centred X)
+    give forward's values exactly, and never write the caller's X."""
+    from scratch.layers import BatchNormalization, Dense, Dropout, Input, LayerNormalization
+    net = scratch.Network(layers=[Input(5), Dense(9, activation), BatchNormalization(), Dropout(0.5),
+                                  Dense(7, "relu"), LayerNormalization(), Dense(3, activation)],
+                          loss="mean_squared_error", dtype=dtype, seed=3)
+    X = np.random.default_rng(1).standard_normal((40, 5)).astype(dtype) * 3
+    net.forward(X, training=True)  # moves BatchNormalization's moving statistics off their start
+    kept = X.copy()
+    out = net.predict(X)
+    assert np.array_equal(out, net.forward(X)[0]) and out.dtype == np.dtype(dtype)
+    assert np.array_equal(X, kept)
+    # the control: one moved weight, and the two paths no longer match
+    net.layers[0].W[0, 0] += 1e-3
+    assert not np.array_equal(out, net.predict(X))
+
+
+def test_predict_refuses_an_inf_that_relu_would_hide():
+    net = scratch.Network([4, 6, 1], hidden_activation="relu")
+    net.set_weights([-np.abs(w) for w in net.get_weights()])
+    X = np.ones((2, 4), dtype=np.float32)
+    X[0, 0] = np.inf  # every hidden Z is -inf: relu makes it 0 and the output finite
+    with pytest.raises(ValueError, match="X contains NaN or inf"):
+        net.predict(X)
+
+
+def test_predict_keeps_what_overflow_makes_as_forward_does():
+    """Finite inputs whose Z overflows to -inf: relu gives 0 on both paths (not -inf * 0 = NaN)."""
+    net = scratch.Network([2, 3, 1], hidden_activation="relu", output_activation="linear", loss="mean_squared_error")
+    net.set_weights([np.full((2, 3), -3e38, np.float32), np.zeros(3, np.float32),
+                     np.ones((3, 1), np.float32), np.zeros(1, np.float32)])
+    X = np.full((1, 2), 10, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        assert np.array_equal(net.predict(X), net.forward(X)[0]) and np.isfinite(net.predict(X)).all()

@@ -157,6 +157,8 @@ def test_a_twin_goes_back_to_keras(keras):
 
 @pytest.mark.parametrize("make", [
     lambda k: k.layers.ReLU(), lambda k: k.layers.ReLU(max_value=6), lambda k: k.layers.ReLU(negative_slope=0.1),
+    lambda k: k.layers.ReLU(threshold=0.5), lambda k: k.layers.ReLU(max_value=1.5),
+    lambda k: k.layers.ReLU(negative_slope=0.1, max_value=6), lambda k: k.layers.ReLU(0.9, 0.1, 0.3),
     lambda k: k.layers.LeakyReLU(), lambda k: k.layers.LeakyReLU(negative_slope=0.05)])
 def test_activation_layers_twin_as_keras_computes_them(keras, make):
     """ReLU, LeakyReLU and Softmax layers; Softmax attaches its logits as the activation does."""
@@ -199,11 +201,26 @@ def scratch_with_slope(net, slope):
     return other
 
 
-def test_a_relu_with_a_threshold_is_refused(keras):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_relu_with_every_setting_goes_to_keras_and_back(keras, dtype):
+    """A threshold, a max_value and a slope together: to_keras makes Keras's ReLU with them, which
+    computes what the twin does, and from_keras gives the same twin back, computing the same bits."""
+    import scratch
     from compare import twin
-    model = keras.Sequential([keras.Input((4,)), keras.layers.ReLU(threshold=0.5), keras.layers.Dense(1)])
-    with pytest.raises(ValueError, match=r"unsupported ReLU\(.*threshold=0.5\); supported: ReLU\(\), "):
-        twin.from_keras(model, loss="mean_squared_error")
+    from compare.report import errors
+    from scratch import tolerances
+    relu = scratch.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.3, name="relu_all")
+    net = scratch.Network(layers=[scratch.Input(4), scratch.Dense(6), relu, scratch.Dense(1)],
+                          loss="mean_squared_error", seed=0, dtype=dtype)
+    model = twin.to_keras(net)
+    layer = model.get_layer("relu_all")
+    assert (layer.max_value, layer.negative_slope, layer.threshold) == (1.5, 0.1, 0.3)
+    X = np.random.default_rng(0).uniform(-2, 2, (16, 4)).astype(np.float32).astype(dtype)
+    k_out = keras.ops.convert_to_numpy(model(keras.ops.convert_to_tensor(X)))
+    assert errors(k_out, net.predict(X))["rel_diff"] <= tolerances.network(dtype, [4, 6, 1], 16)
+    back = twin.from_keras(model)
+    assert back.layers[1].get_config() == relu.get_config() and back.layers[1].activation.config == relu.activation.config
+    assert np.array_equal(back.predict(X), net.predict(X))
 
 
 def test_every_layer_kind_goes_to_keras_and_back(keras):
