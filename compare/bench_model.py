@@ -4,7 +4,8 @@ Inference, at batch 1, 32 and 1024 (``--inference-batch-sizes``), per call:
 - ``twin.predict(X)``, the NumPy twin (``compare.twin.from_keras``);
 - onnxruntime on the twin's network built with ``onnx.helper`` (``compare.onnx_twin``), with as
   many operator threads as NumPy's BLAS has, and with one;
-- Keras: ``model(X, training=False)`` and ``model.predict(X, batch_size=len(X))`` (one batch per call).
+- Keras: ``model(X, training=False)`` and ``model.predict(X, batch_size=len(X))`` (one batch per call);
+- and, as the floor of any NumPy forward pass, the twin's matrix products alone (X @ W_1 @ W_2 ...).
 
 Every engine's output is first checked against the twin's at the network's tolerance, so no
 one is timed computing something else.  The engines take turns, one burst of calls each, in
@@ -33,11 +34,14 @@ import numpy as np
 
 from compare.report import Table, compare_named
 from scratch import tolerances
+from scratch.layers import Dense
 
 INFERENCE_BATCH_SIZES = (1, 32, 1024)
 TRAINING_BATCH_SIZES = (32, 512)
 #: twin.predict's time over onnxruntime's, at most, by batch size.
 ONNX_TARGETS = {1: 1.25, 1024: 1.05}
+#: The timing row of the twin's matrix products alone (not an engine: its output is not the model's).
+MATMULS = "twin matmuls alone"
 #: Wall time each engine gets per round and batch size; the calls that fill it are timed one by one.
 ROUND_SECONDS = 0.05
 
@@ -48,9 +52,21 @@ def onnx_missing() -> str | None:
     return f"{' and '.join(missing)} not installed (pip install \".[bench]\")" if missing else None
 
 
+def matmuls_alone(net):
+    """The twin's matrix products alone, X @ W_1 @ W_2 ..., at predict's shapes: the floor of
+    any NumPy forward pass, whatever its elementwise work costs."""
+    kernels = [layer.W for layer in net.layers if isinstance(layer, Dense)]
+
+    def run(X):
+        for W in kernels:
+            X = X @ W
+        return X
+    return run
+
+
 def engines(model, net, threads: int) -> tuple[dict, dict]:
     """({name: fn(X) -> output}, {name: why it is left out})."""
-    found = {"twin.predict": net.predict,
+    found = {"twin.predict": net.predict, MATMULS: matmuls_alone(net),
              "model(x)": lambda X: model(X, training=False),  # a tensor: .numpy() would add a copy
              "model.predict": lambda X: model.predict(X, batch_size=len(X), verbose=0)}
     left_out = {}
@@ -105,9 +121,9 @@ def inference(model, net, batch_sizes, repeats: int, threads: int, seed: int, pr
     X_check = rng.standard_normal((max(batch_sizes), net.widths[0])).astype(net.dtype)
     reference = net.predict(X_check)
     tol = tolerances.of_network(net, len(X_check))
-    agreement = compare_named({name: reference for name in fns if name != "twin.predict"},
-                              {name: as_numpy(fn(X_check)) for name, fn in fns.items() if name != "twin.predict"},
-                              tol)
+    others = [name for name in fns if name not in ("twin.predict", MATMULS)]
+    agreement = compare_named({name: reference for name in others},
+                              {name: as_numpy(fns[name](X_check)) for name in others}, tol)
     for batch_size in batch_sizes:
         X = rng.standard_normal((batch_size, net.widths[0])).astype(net.dtype)
         seconds = time_calls(fns, X, repeats)
@@ -143,16 +159,18 @@ def _us(seconds: float) -> str:
     return f"{seconds * 1e6:,.0f}" if seconds >= 1e-4 else f"{seconds * 1e6:,.1f}"
 
 
-def render_inference(result: dict) -> str:
+def render_inference(result: dict) -> tuple[str, str]:
+    """Two tables: microseconds per call, and twin.predict's time over each other row's."""
     names = result["engines"]
     others = [n for n in names if n != "twin.predict"]
-    table = Table(["batch", *(f"{n} us" for n in names), *(f"twin/{n}" for n in others), "target", "met"])
+    times = Table(["batch", *names])
+    ratios = Table(["batch", *(f"twin/{n}" for n in others), "target", "met"])
     for r in result["rows"]:
         target = r["onnx_target"]
-        table.add(r["batch_size"], *(_us(r["best_s"][n]) for n in names),
-                  *(f"{r['twin_over'][n]:.2g}x" for n in others),
-                  f"<= {target:g}x onnxruntime" if target else "-", "yes" if r["met"] else "NO")
-    return table.render()
+        times.add(r["batch_size"], *(_us(r["best_s"][n]) for n in names))
+        ratios.add(r["batch_size"], *(f"{r['twin_over'][n]:.3g}x" for n in others),
+                   f"twin <= {target:g}x onnxruntime" if target else "-", "yes" if r["met"] else "NO")
+    return times.render(), ratios.render()
 
 
 def render_training(rows: list[dict]) -> str:
@@ -221,7 +239,10 @@ def main(args, parser, started: float) -> int:
     print(f"\nInference: microseconds per call, the fastest of the calls in {args.repeats} rounds "
           f"of {ROUND_SECONDS * 1e3:.0f} ms per engine; onnxruntime with {threads} operator threads "
           "(as NumPy's BLAS) and with 1")
-    print(render_inference(infer))
+    times, ratios = render_inference(infer)
+    print(times)
+    print(f"\ntwin.predict's time over each (below 1: the twin is faster; {MATMULS}: its floor)")
+    print(ratios)
     for name, why in infer["left_out"].items():
         print(f"{name}: not timed: {why}")
     for name, e in infer["agreement"].items():
