@@ -209,7 +209,8 @@ def main(args, parser, started: float) -> int:
         return die(PROG, f"no model file at {args.model}")
     device_name = chosen_device(args, parser)
     from compare.gradients import make_batch
-    from compare.model import floatx_for, load
+    from compare.model import load
+    from compare.twin import floatx_for
     from keras_ref.devices import placed
     with contextlib.ExitStack() as loaded_under:  # the floatx() the model loads and trains in
         try:

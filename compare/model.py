@@ -58,28 +58,6 @@ class Config:
     perturb: str | None = None
 
 
-@contextlib.contextmanager
-def floatx_for(path: str, choice: str = "auto"):
-    """Keras's ``floatx()`` while a command loads, checks and trains the model in ``path``:
-    ``choice``, or for ``auto`` the dtype the file's layers name; restored afterwards.
-
-    Keras rebuilds a loss saved by name in the ``floatx()`` of the moment it loads the file,
-    so a float64 model loaded under the default float32 gets a float32 loss (which the twin
-    refuses).  ``auto`` loads it as it was most likely trained: under its own dtype.
-    """
-    from compare import twin
-    from keras_ref import quiet
-    keras = quiet.keras()
-    chosen = twin.file_dtype(twin.file_config(path)) if choice == "auto" else choice
-    before = keras.config.floatx()
-    if chosen in ("float32", "float64"):
-        keras.config.set_floatx(chosen)
-    try:
-        yield keras.config.floatx()
-    finally:
-        keras.config.set_floatx(before)
-
-
 def load(path: str, loss: str | None = None):
     """(model, twin) from a model file, checked and loaded safely (``twin.load_model_file``).  A
     model saved uncompiled is compiled here with ``loss`` and Adam; without ``loss`` it is refused."""
@@ -266,10 +244,11 @@ def main(argv=None) -> int:
     config = Config(args.path, args.data, args.target, args.batch_size, args.steps, args.seed, args.loss,
                     args.tol_float32, args.tol_float64, args.perturb)
     device_name = chosen_device(args, parser)
+    from compare import twin
     from keras_ref.devices import placed
     with contextlib.ExitStack() as loaded_under:  # the floatx() the model loads, checks and trains in
         try:
-            floatx = loaded_under.enter_context(floatx_for(config.path, args.floatx))
+            floatx = loaded_under.enter_context(twin.floatx_for(config.path, args.floatx))
             with placed(device_name):
                 model, net = load(config.path, config.loss)
                 X, Y, described = batch(config, model, net)

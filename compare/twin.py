@@ -24,6 +24,7 @@ lists what is supported.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
@@ -126,10 +127,11 @@ def nodes(config, depth: int = 0):
 
 def file_dtype(config: dict) -> str | None:
     """The one dtype a model file's layers compute in (their dtype policies' names, or a legacy
-    ``.h5``'s strings), or None when they name none or several."""
+    ``.h5``'s strings), or None when they name none or several.  The model's own policy is not
+    read: a model built under a float32 ``floatx()`` says float32 around float64 layers."""
     found = set()
-    for node, _ in nodes(config):
-        dtype = node.get("dtype")
+    for layer in (config.get("config") or {}).get("layers") or []:
+        dtype = (layer.get("config") or {}).get("dtype") if isinstance(layer, dict) else None
         if isinstance(dtype, dict):
             dtype = (dtype.get("config") or {}).get("name")
         if isinstance(dtype, str):
@@ -159,6 +161,26 @@ def check_file_config(config: dict) -> None:
         activation = node.get("activation") if node.get("class_name") is None else None
         if isinstance(activation, str) and activation not in ACTIVATIONS:
             raise refuse("activation", activation, ACTIVATIONS)
+
+
+@contextlib.contextmanager
+def floatx_for(path: str, choice: str = "auto"):
+    """Keras's ``floatx()`` while a command loads, checks and trains the model in ``path``:
+    ``choice``, or for ``auto`` the dtype the file's layers name; restored afterwards.
+
+    Keras rebuilds a loss saved by name in the ``floatx()`` of the moment it loads the file,
+    so a float64 model loaded under the default float32 gets a float32 loss (which the twin
+    refuses).  ``auto`` loads it as it was most likely trained: under its own dtype.
+    """
+    keras = quiet.keras()
+    chosen = file_dtype(file_config(path)) if choice == "auto" else choice
+    before = keras.config.floatx()
+    if chosen in ("float32", "float64"):
+        keras.config.set_floatx(chosen)
+    try:
+        yield keras.config.floatx()
+    finally:
+        keras.config.set_floatx(before)
 
 
 def load_model_file(path: str):
@@ -435,7 +457,11 @@ def derive_quirks(model, dtype: str) -> frozenset:
 
 def from_keras(model_or_path, loss=None) -> scratch.Network:
     """The twin of a Keras model (a live ``keras.Model``, or a path to a ``.keras`` or ``.h5`` file)."""
-    model = load_model_file(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model_or_path
+    if isinstance(model_or_path, (str, os.PathLike)):  # loaded under its own dtype, as it was trained
+        with floatx_for(str(model_or_path)):
+            model = load_model_file(model_or_path)
+            return from_keras(model, loss)
+    model = model_or_path
     keras = quiet.keras()
     if not isinstance(model, keras.Model):
         raise ValueError(f"expected a keras.Model or a model file, got {type(model).__name__}")

@@ -124,8 +124,12 @@ for dtype in ("float32", "float64"):
         for ext, p in paths.items():
             try:
                 from_files[ext] = twin.from_keras(p)
-            except ValueError as e:  # a reloaded model's loss runs in floatx(), whatever it was compiled with
+            except ValueError as e:
                 entry["files_refused"][ext] = str(e)
+        entry["files_weights_agree"] = {ext: bool(all(np.array_equal(a, b) for a, b in
+                                                      zip(f.get_weights(), net.get_weights())))
+                                        for ext, f in from_files.items()}
+        entry["files_dtype"] = {ext: f.dtype for ext, f in from_files.items()}
         entry["files_agree"] = {ext: bool(all(np.array_equal(a, b) for a, b in zip(f.get_weights(), net.get_weights()))
                                           and f.get_config() == net.get_config())
                                 for ext, f in from_files.items()}
