@@ -75,6 +75,11 @@ class Loss:
     #: Targets are class indices, one per example (m, 1), not rows of width n_out.
     sparse: bool = False
     config: dict = field(default_factory=dict, compare=False)
+    #: ``(Y, A) -> the sum of |terms| of each entry of gradient(Y, A)``, where its terms cancel:
+    #: for 2 (A - Y) / (m n), 2 (|A| + |Y|) / (m n).  None: |gradient(Y, A)| (no cancellation).
+    #: ``Network.gradient_magnitudes`` starts from it; a gradient near a perfect fit, where A - Y
+    #: is a rounding of A, is then judged against A's rounding, not against itself.
+    gradient_magnitude: Optional[Callable] = None
 
 
 def _clip(A):
@@ -285,8 +290,13 @@ def _mse_gradient(Y, A):
     return 2 * (A - Y) / A.size
 
 
+def _mse_gradient_magnitude(Y, A):
+    """The terms of 2 (A - Y) / (m n_out) in absolute value: 2 (|A| + |Y|) / (m n_out)."""
+    return 2 * (np.abs(A) + np.abs(Y)) / A.size
+
+
 def mean_squared_error() -> Loss:
-    return Loss("mean_squared_error", _mse, _mse_gradient)
+    return Loss("mean_squared_error", _mse, _mse_gradient, gradient_magnitude=_mse_gradient_magnitude)
 
 
 def _mae(Y, A):
@@ -324,7 +334,12 @@ def huber(delta: float = 1.0) -> Loss:
         dt = A.dtype.type(d)
         return np.where(np.abs(X) <= dt, X, dt * np.sign(X)) / A.size
 
-    return Loss("huber", per_example, gradient, config={"delta": d})
+    def gradient_magnitude(Y, A):
+        """(|A| + |Y|) / (m n_out) on the quadratic branch (x = A - Y cancels there), delta / (m n_out) beyond."""
+        dt = A.dtype.type(d)
+        return np.where(np.abs(A - Y) <= dt, np.abs(A) + np.abs(Y), dt) / A.size
+
+    return Loss("huber", per_example, gradient, config={"delta": d}, gradient_magnitude=gradient_magnitude)
 
 
 # the registry -----------------------------------------------------------------------------

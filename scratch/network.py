@@ -295,7 +295,8 @@ class Network:
     def gradient_magnitudes(self, Y) -> list[np.ndarray]:
         """For each gradient of the last ``backward``, in its order: the sum of the absolute values
         of the terms that made it (``Layer.backward_magnitude``), starting from the loss gradient's
-        terms, |P term| + |Y term| of dZ_L on the logits path or |dA_L| otherwise.  Two correct
+        terms, |P term| + |Y term| of dZ_L on the logits path, the loss's ``gradient_magnitude``
+        where it has one (|A| + |Y| for mean squared error), or |dA_L|.  Two correct
         computations of a gradient g differ by at most about N eps times this, however much g's
         terms cancel (``scratch.tolerances.gradients``).  Reads the layers' caches."""
         Y = np.asarray(Y, dtype=self.dtype)
@@ -305,6 +306,8 @@ class Network:
             y_term = self.loss.gradient_from_logits(Y, np.zeros_like(P))
             p_term = self.loss.gradient_from_logits(Y, P) - y_term
             M, grads = last.backward_magnitude_from_logits(np.abs(p_term) + np.abs(y_term))
+        elif self.loss.gradient_magnitude is not None:  # dA_L's terms cancel: A - Y
+            M, grads = last.backward_magnitude(self.loss.gradient_magnitude(Y, out["A"]))
         else:
             M, grads = last.backward_magnitude(np.abs(self.loss.gradient(Y, out["A"])))
         magnitudes = [grads]

@@ -368,3 +368,37 @@ def test_a_saved_huber_comes_back_with_delta_1(tmp_path):
     loaded = twin.load_model_file(path)
     assert loaded.loss._fn_kwargs["delta"] == 1.0
     assert twin.from_keras(loaded).loss is losses.LOSSES["huber"]
+
+
+@pytest.mark.parametrize("loss", ["mean_squared_error", "huber"])
+def test_a_perfect_fit_is_judged_by_the_terms_of_a_minus_y(loss):
+    """Y = the model's own output: dA = 2 (A - Y) / (m n) is zero on Keras's side and a rounding
+    of A on the twin's, so relative to itself the gradient differs by 100 %.  Its tolerance is
+    taken from |A| + |Y| (``Loss.gradient_magnitude``), which covers that rounding; a kernel
+    moved by 1000 tolerances is still caught."""
+    import keras_ref
+    from compare import twin
+    from compare.report import compare_named, tolerances_for
+    from scratch.tolerances import of_network
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(2)])
+    model.compile(loss=loss, optimizer="sgd")
+    X = np.random.default_rng(3).standard_normal((32, 5)).astype(np.float32)
+    Y = model.predict(X, verbose=0)
+
+    def judged(net):
+        _, _, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
+        _, s_grads = net.loss_and_gradients(X, Y)
+        names = [f"grad{i}" for i in range(len(k_grads))]
+        keras_side, twin_side = dict(zip(names, k_grads)), dict(zip(names, s_grads))
+        tol = tolerances_for(keras_side, twin_side, of_network(net, len(X)),
+                             dict(zip(names, net.gradient_magnitudes(Y))))
+        return compare_named(keras_side, twin_side, tol)
+
+    net = twin.from_keras(model)
+    assert np.abs(model.predict(X, verbose=0) - Y).max() == 0 and net.loss.gradient_magnitude is not None
+    assert all(e["passed"] for e in judged(net).values())
+    w = net.get_weights()
+    w[2] = w[2] * (1 + 1e3 * of_network(net, len(X)))
+    net.set_weights(w)
+    assert not any(e["passed"] for e in judged(net).values())
