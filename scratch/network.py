@@ -99,10 +99,16 @@ class Network:
                 Dense(n, hidden_activation if i < len(sizes) - 2 else output_activation,
                       kernel_initializer=init_mode, kernel_regularizer=L2(l2) if l2 else None)
                 for i, n in enumerate(sizes[1:])]
-            self.l2 = l2
+            self.l2, self.init_mode = l2, init_mode
         else:
-            self.l2 = 0.0
-        self.init_mode = init_mode
+            lecture = {"hidden_activation": (hidden_activation, "sigmoid"), "output_activation": (output_activation,
+                       "sigmoid"), "init_mode": (init_mode, "glorot_uniform"), "l2": (l2, 0.0)}
+            given = [name for name, (value, default) in lecture.items() if value != default]
+            if given:
+                raise ValueError(f"{', '.join(given)} belong to the lecture's form (layer_sizes); with layers=, "
+                                 "give each Dense its activation, kernel_initializer and kernel_regularizer")
+            # the lecture's settings do not describe a stack of layers: each layer holds its own
+            self.l2 = self.init_mode = None
         self.loss = losses.get(loss)
         self.dtype = check_choice("dtype", dtype, DTYPES)
         self.quirks = resolve(keras_compat)

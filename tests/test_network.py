@@ -316,3 +316,11 @@ def test_predict_keeps_what_overflow_makes_as_forward_does():
     X = np.full((1, 2), 10, dtype=np.float32)
     with np.errstate(over="ignore"):
         assert np.array_equal(net.predict(X), net.forward(X)[0]) and np.isfinite(net.predict(X)).all()
+
+
+def test_the_lecture_settings_are_refused_beside_layers():
+    from scratch.layers import Dense, Input
+    with pytest.raises(ValueError, match=r"init_mode, l2 belong to the lecture's form \(layer_sizes\)"):
+        scratch.Network(layers=[Input(3), Dense(2)], init_mode="he_normal", l2=0.1)
+    net = scratch.Network(layers=[Input(3), Dense(2)])
+    assert net.l2 is None and net.init_mode is None  # each layer holds its own
