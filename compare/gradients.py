@@ -24,6 +24,7 @@ from compare.cli import (
     Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
     add_device_arguments, chosen_device, config_from, count, positive_float,
 )
+from compare.diagnosis import describe_divergence, diagnose, render_layers
 from compare.finite_differences import central_differences
 from compare.report import (
     Table, compare_named, tolerances_for, describe_failure, die, failures, json_report, versions, weight_names,
@@ -141,15 +142,27 @@ def run_case(config: Config, model, net, twin, init_mode: str, dtype: str, X, Y)
     finite = compare_named(fd, backprop, config.fd_tolerances(backprop, fd, twin_cost))
     for k, kink in zip(names, kinks):
         finite[k]["kink_entries"] = int(kink.sum())
+    by_layer = layer_by_layer_diagnosis(config, model, net, X, Y, dtype)
     return {
         "init_mode": init_mode,
         "activation": net.activations[0].name if n_layers > 1 else "-",
         "dtype": dtype,
         "tolerance": config.tolerance(dtype),
-        "passed": not failures(quantities) and not failures(finite),
+        "passed": not failures(quantities) and not failures(finite) and by_layer["first_divergence"] is None,
         "quantities": quantities,
         "finite_differences": finite,
+        "layers": by_layer["rows"],
+        "first_divergence": by_layer["first_divergence"],
     }
+
+
+def layer_by_layer_diagnosis(config: Config, model, net, X, Y, dtype: str) -> dict:
+    """Every Z, A, dA, dZ and gradient of both sides, layer by layer, and the first that diverges
+    (``compare.diagnosis``).  ``--perturb`` of a per-layer quantity moves it inside the twin's pass."""
+    n_layers = len(config.layers) - 1
+    perturb = None if config.perturb in weight_names(n_layers) else {"output": f"A{n_layers}"}.get(
+        config.perturb, config.perturb)
+    return diagnose(model, net, X, Y, config.tolerance(dtype), perturb)
 
 
 def run(config: Config) -> list[dict]:
@@ -210,6 +223,8 @@ def describe_failures(results: list[dict]) -> list[str]:
         for key in failures(r["finite_differences"]):
             lines.append(f"FAIL {case} " + describe_failure(key, r["finite_differences"][key],
                                                           "backprop vs finite differences"))
+        if r["first_divergence"] is not None:
+            lines.append(f"FIRST DIVERGENCE {case}: " + describe_divergence(r["first_divergence"]))
     return lines
 
 
@@ -245,9 +260,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_compat_arguments(p)
     p.add_argument("--perturb", metavar="KEY", default=None,
                    help="negative control: move one element of this scratch quantity (output, loss, "
-                        "dW1, db1, ...) or weight (W1, b1, ...); the run must then fail")
+                        "dW1, db1, ...), per-layer quantity (Z1, A1, dA1, dZ1, ...) or weight (W1, b1, ...); "
+                        "the run must then fail, naming it as the first divergence")
+    p.add_argument("--detail", action="store_true",
+                   help="print every case's per-layer table: each Z, A, dA, dZ and gradient, both sides")
     add_output_arguments(p)
     return p
+
+
+def layer_quantities(config: Config) -> list[str]:
+    """The names of the per-layer quantities of this network's pass (Z1, A1, ..., dZ1, dW1, ...),
+    from a twin's pass on a batch of two: no TensorFlow needed."""
+    from scratch.intermediates import layer_by_layer as twin_pass
+    net = scratch.Network(config.layers, hidden_activation=config.activations[0],
+                          output_activation=config.output_activation, loss=config.loss, dtype="float64")
+    X, Y = make_batch(config.layers, config.loss, 2, 0)
+    return [name for name in twin_pass(net, X, Y).values if not name.startswith(("xhat", "mask"))]
 
 
 def _config(args, parser) -> Config:
@@ -256,6 +284,11 @@ def _config(args, parser) -> Config:
         parser.error(f"--batch-size must be >= 1, got {config.batch_size}")
     n_layers = len(config.layers) - 1
     perturbable = ["output", "loss"] + weight_names(n_layers, "d") + weight_names(n_layers)
+    if config.perturb is not None and config.perturb not in perturbable:
+        try:
+            perturbable += [name for name in layer_quantities(config) if name not in perturbable]
+        except ValueError as e:  # layer sizes the network refuses: the same one line
+            parser.error(str(e))
     if config.perturb is not None and config.perturb not in perturbable:
         parser.error(f"unknown --perturb {config.perturb!r}; valid: {', '.join(perturbable)}")
     check_output(args, parser)
@@ -286,6 +319,10 @@ def main(argv=None) -> int:
           f"{len(results)} cases in {elapsed:.1f} s ({time.perf_counter() - compare.STARTED:.1f} s wall "
           f"with TensorFlow's import)")
     print(render(results))
+    if args.detail:
+        for r in results:
+            print(f"\n{r['init_mode']}/{r['activation']}/{r['dtype']}, layer by layer (twin vs keras):")
+            print(render_layers(r["layers"], r["first_divergence"]))
     for line in describe_failures(results):
         print(line)
     print(f"{passed}/{len(results)} cases agree (relative difference <= {describe_tolerance(config)}; "

@@ -34,6 +34,7 @@ from compare.cli import (
     Parser, add_device_arguments, add_output_arguments, check_new_file, check_output, chosen_device, count,
 )
 from compare.cli import positive_float, positive_int
+from compare.diagnosis import describe_divergence, diagnose, render_layers
 from compare.report import (
     Table, compare_named, describe_failure, die, failures, json_report, tolerances_for, write_json,
 )
@@ -109,6 +110,16 @@ def tolerance(config: Config, net, m: int, steps: int | None = None) -> float:
     return given if given is not None else tolerances.of_network(net, m, steps)
 
 
+def layer_quantities(net, X, Y) -> list[str]:
+    """The per-layer quantities a twin's pass has (Z1, A1, dA1, ...), from a copy of it (the pass
+    moves BatchNormalization's statistics and draws Dropout masks)."""
+    import scratch
+    from scratch.intermediates import layer_by_layer
+    copy = scratch.Network.from_config(net.get_config())
+    copy.set_weights(net.get_weights())
+    return [n for n in layer_by_layer(copy, X, Y).values if not n.startswith(("xhat", "mask"))]
+
+
 def named_weights(model) -> list[str]:
     return [v.path for v in model.weights]
 
@@ -135,6 +146,8 @@ def run(config: Config, model, net, X, Y) -> dict:
     twin_side = {"output": s_out, "loss": s_loss, "penalties": s_penalty,
                  **{f"grad/{n}": g for n, g in zip(trainable, s_grads)}}
     training = compare_named(keras_side, twin_side, tolerances_for(keras_side, twin_side, tol, magnitudes))
+    twin.replay(net, twin.dropout_masks(model, net, len(X)))
+    by_layer = diagnose(model, net, X, Y, tol, config.perturb if config.perturb not in names else None)
 
     drift = Drift(lambda k: tolerance(config, net, len(X), k))
     error = None
@@ -149,7 +162,8 @@ def run(config: Config, model, net, X, Y) -> dict:
         drift.update(step, state(model, k_step_loss, names), state_of_twin(net, s_step_loss, names, trainable))
     steps = drift.report() | {"steps": config.steps, "error": error}
     steps["passed"] = steps["passed"] and error is None
-    return {"tolerance": tol, "inference": inference, "training": training, "training_steps": steps}
+    return {"tolerance": tol, "inference": inference, "training": training, "layers": by_layer["rows"],
+            "first_divergence": by_layer["first_divergence"], "training_steps": steps}
 
 
 def state(model, loss: float, names: list[str]) -> dict:
@@ -193,6 +207,8 @@ def describe_failures(result: dict) -> list[str]:
     lines = [f"FAIL {leg} " + describe_failure(key, result[leg][key], "twin vs keras")
              for leg in ("inference", "training") for key in failures(result[leg])]
     s = result["training_steps"]
+    if result["first_divergence"] is not None:
+        lines.append("FIRST DIVERGENCE layer by layer: " + describe_divergence(result["first_divergence"]))
     if s["first_drift_step"] is not None:
         lines.append(f"FAIL training steps: first drift at step {s['first_drift_step']} in "
                      f"{', '.join(s['first_drift_keys'])}")
@@ -219,9 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tol-float32", type=positive_float, default=None,
                    help="a fixed tolerance instead of N eps (docs/tolerances.md)")
     p.add_argument("--tol-float64", type=positive_float, default=None, help="as --tol-float32")
-    p.add_argument("--perturb", metavar="WEIGHT", default=None,
+    p.add_argument("--perturb", metavar="KEY", default=None,
                    help="negative control: shift this twin weight (a Keras path such as dense/kernel) by "
-                        "1000 tolerances; the run must then fail")
+                        "1000 tolerances, or move one per-layer quantity of its pass (Z1, A1, dA1, dZ1, dW1, ...); "
+                        "the run must then fail")
+    p.add_argument("--detail", action="store_true",
+                   help="print the per-layer table: each Z, A, dA, dZ and gradient, both sides")
     p.add_argument("--save-twin", metavar="FILE.npz", default=None,
                    help="write the twin, as loaded, for scratch.load (no pickle, no TensorFlow)")
     p.add_argument("--floatx", choices=("auto", "float32", "float64"), default="auto",
@@ -257,18 +276,20 @@ def main(argv=None) -> int:
         names = named_weights(model)
         start = net.optimizer.iterations
         if config.perturb is not None and config.perturb not in names:
-            return die(PROG, f"unknown --perturb {config.perturb!r}; valid: {', '.join(names)}")
+            quantities = layer_quantities(net, X, Y)
+            if config.perturb not in quantities:
+                return die(PROG, f"unknown --perturb {config.perturb!r}; valid: {', '.join(names + quantities)}")
         # fit and train_on_batch cast float arrays to floatx(): both sides get the batch as Keras sees it
         X = X.astype(floatx).astype(net.dtype)
         Y = Y.astype(floatx).astype(net.dtype)
         if args.save_twin:
             net.save(args.save_twin, overwrite=args.overwrite)
-        if config.perturb:
+        if config.perturb in names:
             perturbed(net, config.perturb, names, tolerance(config, net, len(X)))
         with placed(device_name):
             result = run(config, model, net, X, Y)
     passed = (not failures(result["inference"]) and not failures(result["training"])
-              and result["training_steps"]["passed"])
+              and result["first_divergence"] is None and result["training_steps"]["passed"])
     elapsed = time.perf_counter() - started
     print(f"{PROG}: {config.path}: {' -> '.join(map(str, net.widths))} ({', '.join(type(l).__name__ for l in net.layers)}), "
           f"{net.dtype}, loss {net.loss.name}, optimizer {net.optimizer.name} at step {start}; "
@@ -276,6 +297,9 @@ def main(argv=None) -> int:
     print(f"data: {described}; device {device_name}; {elapsed:.1f} s wall with TensorFlow's import"
           + (f"; twin saved to {args.save_twin}" if args.save_twin else ""))
     print(render(result))
+    if args.detail:
+        print("\nlayer by layer, in training mode (twin vs keras):")
+        print(render_layers(result["layers"], result["first_divergence"]))
     for line in describe_failures(result):
         print(line)
     print("the twin agrees" if passed else "the twin does not agree")

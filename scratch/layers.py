@@ -396,7 +396,7 @@ def normalize_forward(X, axis: int, gamma, beta, epsilon: float, stats=None):
         Xc = X - mean
     r, inv, offset = normalize_affine(mean, var, gamma, beta, epsilon, X.dtype)
     Y = X * inv + offset
-    return Y, {"X": X, "Xc": Xc, "r": r, "inv": inv, "mean": mean, "var": var, "axis": axis,
+    return Y, {"X": X, "A": Y, "Xc": Xc, "r": r, "inv": inv, "mean": mean, "var": var, "axis": axis,
                "batch_stats": stats is None}
 
 

@@ -258,12 +258,24 @@ BREADTH = ("relu6", "elu", "selu", "gelu", "silu", "swish", "softplus", "softsig
 SIZES, M = (4, 5, 1), 16
 
 
+def twin_errors(model, X, Y, dtype):
+    """(twin, {output, loss, gradients: Keras vs the twin's rel diff}, Keras's gradients) for a
+    model compiled here with binary cross-entropy."""
+    import keras_ref
+    from compare import twin
+    from tests.helpers import rel_diff
+    keras_ref.compile_model(model, "binary_crossentropy", dtype)
+    net = twin.from_keras(model)
+    k_out, k_loss, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
+    s_loss, s_grads = net.loss_and_gradients(X, Y)
+    return net, {"output": rel_diff(k_out, net.predict(X)), "loss": rel_diff(k_loss, s_loss),
+                 "gradients": max(rel_diff(a, b) for a, b in zip(k_grads, s_grads))}, k_grads
+
+
 def model_check(dtype):
     """Per activation: the worst rel diff of output, loss and gradients (Keras vs the twin from
     ``compare.twin.from_keras``), and the twin's activation config."""
     keras = quiet.keras()
-    import keras_ref
-    from compare import twin
     from tests.helpers import rel_diff
 
     rng = np.random.default_rng(1)
@@ -278,13 +290,8 @@ def model_check(dtype):
                                bias_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=100 + i)),
             keras.layers.Dense(1, activation="sigmoid", dtype=dtype,
                                kernel_initializer=keras.initializers.GlorotUniform(seed=200 + i))])
-        keras_ref.compile_model(model, "binary_crossentropy", dtype)
-        net = twin.from_keras(model)
-        k_out, k_loss, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
-        s_loss, s_grads = net.loss_and_gradients(X, Y)
-        found[name] = {"output": rel_diff(k_out, net.predict(X)), "loss": rel_diff(k_loss, s_loss),
-                       "gradients": max(rel_diff(a, b) for a, b in zip(k_grads, s_grads)),
-                       "activation": net.layers[-2].activation.name}
+        net, found[name], k_grads = twin_errors(model, X, Y, dtype)
+        found[name]["activation"] = net.layers[-2].activation.name
         if name == "gelu":  # negative control: the twin's hidden kernel moved by 1000 tolerances
             w = net.get_weights()
             w[0] = w[0] * (1 + 1000 * network(dtype, SIZES, M))
@@ -425,8 +432,6 @@ def relu_model_check(dtype):
     ``compare.twin.from_keras``; the worst rel diff of output, loss and gradients, and a negative
     control (the twin's slope 0.1 taken as 0.01)."""
     keras = quiet.keras()
-    import keras_ref
-    from compare import twin
     from tests.helpers import rel_diff
 
     rng = np.random.default_rng(3)
@@ -441,14 +446,8 @@ def relu_model_check(dtype):
             keras.layers.ReLU(**settings, dtype=dtype),
             keras.layers.Dense(1, activation="sigmoid", dtype=dtype,
                                kernel_initializer=keras.initializers.GlorotUniform(seed=200 + i))])
-        keras_ref.compile_model(model, "binary_crossentropy", dtype)
-        net = twin.from_keras(model)
-        k_out, k_loss, k_grads = keras_ref.output_loss_and_gradients(model, X, Y)
-        s_loss, s_grads = net.loss_and_gradients(X, Y)
-        found[relu_label(settings)] = {
-            "output": rel_diff(k_out, net.predict(X)), "loss": rel_diff(k_loss, s_loss),
-            "gradients": max(rel_diff(a, b) for a, b in zip(k_grads, s_grads)),
-            "config": net.layers[1].get_config()}
+        net, found[relu_label(settings)], k_grads = twin_errors(model, X, Y, dtype)
+        found[relu_label(settings)]["config"] = net.layers[1].get_config()
         if settings.get("negative_slope"):
             config = net.get_config()
             config["layers"][2]["config"]["negative_slope"] = 0.01

@@ -27,6 +27,10 @@ def test_default_matrix_passes(default_run):
         for a in ("sigmoid", "tanh", "relu", "leaky_relu") for d in ("float32", "float64")}
     assert set(cases[0]["quantities"]) == {"output", "loss", "dW1", "db1", "dW2", "db2"}
     assert set(cases[0]["finite_differences"]) == {"dW1", "db1", "dW2", "db2"}
+    # layer by layer, in data-flow order; the sigmoid output's loss reads its logits: no dA2
+    assert [r["quantity"] for r in cases[0]["layers"]] == [
+        "Z1", "A1", "Z2", "A2", "loss", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1"]
+    assert all(c["first_divergence"] is None and all(r["passed"] for r in c["layers"]) for c in cases)
     assert {"tensorflow", "keras", "numpy"} <= set(report["versions"])
     assert report["config"]["layers"] == [4, 6, 1] and report["seed"] == 0 and report["device"]
 
@@ -137,3 +141,33 @@ def test_an_existing_report_is_not_overwritten(tmp_path, capsys):
 def test_python_dash_m_runs_with_help():
     result = subprocess.run([sys.executable, "-m", "compare.gradients", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--no-keras-compat" in result.stdout and "--perturb" in result.stdout
+
+
+LAYER_QUANTITIES = ["Z1", "A1", "Z2", "A2", "loss", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1"]
+
+
+@pytest.mark.parametrize("key", LAYER_QUANTITIES + ["output", "W1", "b2"])
+def test_a_perturbed_quantity_is_named_as_the_first_divergence(tmp_path, capsys, key):
+    """--perturb moves one quantity inside the twin's pass, where it is made, so everything
+    downstream may differ too: the report must name exactly that one (a weight: the first
+    quantity it feeds; the output: A2)."""
+    path = tmp_path / "r.json"
+    argv = ["--perturb", key, "--init-modes", "uniform", "--activations", "tanh", "--dtypes", "float32,float64",
+            "--json", str(path)]
+    assert gradients.main(argv) == 1
+    expected = {"output": "A2", "W1": "Z1", "b2": "Z2"}.get(key, key)
+    for case in json.loads(path.read_text())["cases"]:
+        first = case["first_divergence"]
+        assert first["quantity"] == expected, (case["dtype"], first)
+        upstream = [r for r in case["layers"][:[r["quantity"] for r in case["layers"]].index(expected)]]
+        assert all(r["passed"] for r in upstream)
+        assert first["layer"] == (0 if expected == "loss" else int(expected[-1])) and first["equation"]
+    assert f"FIRST DIVERGENCE uniform/tanh/float32: " in capsys.readouterr().out
+
+
+def test_detail_prints_the_layer_table(capsys):
+    assert gradients.main(["--init-modes", "uniform", "--activations", "relu", "--dtypes", "float64",
+                           "--perturb", "dA1", "--detail"]) == 1
+    out = capsys.readouterr().out
+    assert "uniform/relu/float64, layer by layer (twin vs keras):" in out
+    assert "FIRST DIVERGENCE (" in out and "dZ[l] = dA[l] * g'(Z[l])" not in out.split("FIRST DIVERGENCE uniform")[0]

@@ -54,6 +54,9 @@ def test_the_twin_of_a_saved_model_agrees_on_every_leg(saved, capsys):
     assert {"loss", "momentum/dense/kernel", "velocity/dense_2/bias", "batch_normalization/moving_mean",
             "batch_normalization/moving_variance"} <= set(steps["worst"])  # the moving statistics too
     assert "the twin agrees" in capsys.readouterr().out
+    # layer by layer: BatchNormalization's and Dropout's quantities too, Keras's masks replayed
+    assert report["first_divergence"] is None and all(r["passed"] for r in report["layers"])
+    assert {"Z1", "A2", "A3", "dA3", "dgamma2", "dbeta2", "dZ4", "dW6"} <= {r["quantity"] for r in report["layers"]}
 
 
 def test_a_saved_twin_predicts_the_same_without_tensorflow(saved, tmp_path):
@@ -180,3 +183,14 @@ def test_a_float64_model_loads_under_its_own_floatx(tmp_path):
                             capture_output=True, text=True)
     assert forced.returncode == 2 and forced.stderr.count("\n") == 1
     assert "is float64 but its compiled loss runs in float32" in forced.stderr
+
+
+@pytest.mark.parametrize("key,layer", [("A2", 2), ("dA3", 3), ("dZ4", 4), ("dgamma2", 2)])
+def test_a_perturbed_layer_quantity_is_named_first(saved, tmp_path, capsys, key, layer):
+    _, path = saved
+    report_path = tmp_path / "r.json"
+    assert cmd.main([path, "--perturb", key, "--steps", "1", "--detail", "--json", str(report_path)]) == 1
+    first = json.loads(report_path.read_text())["first_divergence"]
+    assert first["quantity"] == key and first["layer"] == layer
+    out = capsys.readouterr().out
+    assert f"FIRST DIVERGENCE layer by layer: layer {layer}, {key} " in out and "layer by layer, in training mode" in out

@@ -241,14 +241,15 @@ def test_bad_set_weights():
         net.set_weights(w)
 
 
-SCRATCH_TESTS = ("test_activations", "test_initializers", "test_layers", "test_losses", "test_network",
-                 "test_optimizers", "test_profiling", "test_saving")
+SCRATCH_TESTS = ("test_activations", "test_initializers", "test_intermediates", "test_layers", "test_losses",
+                 "test_network", "test_optimizers", "test_profiling", "test_saving")
 
 
 def test_scratch_and_its_unit_tests_never_import_a_framework():
     modules = ", ".join(["scratch", "scratch.network", "scratch.layers", "scratch.losses", "scratch.activations",
-                         "scratch.initializers", "scratch.regularizers", "scratch.keras_compat", "scratch.training",
-                         "scratch.profiling", "scratch.tolerances", "scratch.optimizers"]
+                         "scratch.initializers", "scratch.intermediates", "scratch.regularizers",
+                         "scratch.keras_compat", "scratch.training", "scratch.profiling", "scratch.tolerances",
+                         "scratch.optimizers"]
                         + [f"tests.{m}" for m in SCRATCH_TESTS])
     code = (f"import sys, {modules}; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')]; "

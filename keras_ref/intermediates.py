@@ -1,0 +1,71 @@
+"""Keras's side of a training pass, layer by layer: every Z, A, dA, dZ and parameter gradient.
+
+The model's layers are run one at a time, under one ``tf.GradientTape``, with the model's own
+weights.  A Dense layer is split into its linear part, ``Z = ops.add(ops.matmul(A_prev, kernel),
+bias)`` as ``Dense.call`` computes it, and its activation, ``A = layer.activation(Z)``: that
+call attaches the logits to a sigmoid or softmax output on TensorFlow, so the compiled loss
+reads them exactly as it does in ``fit``.  Every other layer is called as it is in training
+(``layer(A_prev, training=True)``).  The loss is ``model.compute_loss`` (the compiled loss plus
+the regularisation losses).  Then the tape gives dJ/dA and dJ/dZ for each layer and the
+gradient of each trainable weight.
+
+Names as ``scratch.intermediates`` gives them (layer l counted from 1 over the model's layers,
+the input left out): ``Z{l}``, ``A{l}``, ``loss``, ``dA{l}``, ``dZ{l}``, ``dW{l}``, ``db{l}``,
+``dgamma{l}``, ``dbeta{l}``.  dA of the output is absent where the loss reads its logits, as
+there no path leads from the loss to A.  (A normalization's x̂ and a Dropout mask are not
+tensors Keras makes, and are not given.)
+
+Running the layers in training mode has their side effects: a BatchNormalization layer
+updates its moving statistics, and Dropout draws its next masks.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from keras_ref.gradients import _as_batch
+from keras_ref.quiet import tensorflow
+
+tf = tensorflow()
+import keras  # noqa: E402  (after TensorFlow's quiet start)
+
+PARAMETERS = {"kernel": "W", "bias": "b", "gamma": "gamma", "beta": "beta"}
+
+
+def chain(model) -> list:
+    """The model's layers in the order data flows through them, the input layer left out."""
+    return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def layer_by_layer(model, X, y) -> dict[str, np.ndarray]:
+    """The named quantities of one training pass on (X, y), in data-flow order."""
+    X, Y = _as_batch(model, X, y)
+    x, y_true = tf.constant(X), tf.constant(Y)
+    forward, parameters = {}, {}
+    with tf.GradientTape(persistent=True) as tape:
+        A = x
+        for l, layer in enumerate(chain(model), 1):
+            if isinstance(layer, keras.layers.Dense):
+                Z = keras.ops.matmul(A, layer.kernel)
+                if layer.bias is not None:
+                    Z = keras.ops.add(Z, layer.bias)
+                forward[f"Z{l}"] = Z
+                A = layer.activation(Z)
+            else:
+                A = layer(A, training=True)
+            forward[f"A{l}"] = A
+            parameters[l] = [(f"d{PARAMETERS.get(w.name, w.name)}{l}", w) for w in layer.trainable_weights]
+        loss = model.compute_loss(x=x, y=y_true, y_pred=A, sample_weight=None, training=True)
+    values = {name: t.numpy() for name, t in forward.items()}
+    values["loss"] = np.asarray(float(loss))
+    layers = chain(model)
+    for l in range(len(layers), 0, -1):
+        for name in (f"dA{l}", f"dZ{l}"):
+            tensor = forward.get(name[1:])
+            if tensor is not None:
+                grad = tape.gradient(loss, tensor)
+                if grad is not None:  # no dA of an output whose logits the loss reads
+                    values[name] = grad.numpy()
+        for name, weight in parameters[l]:
+            values[name] = tape.gradient(loss, weight).numpy()
+    del tape
+    return values
