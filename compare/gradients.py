@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = Config()
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--layers", type=list_of("layer size", convert=int, noun="integer"), default=d.layers,
+    p.add_argument("--layers", type=list_of("layer size", convert=int, noun="integer", repeats=True), default=d.layers,
                    help="layer sizes, inputs first, e.g. 4,6,1 (the lecture's network)")
     p.add_argument("--activations", type=list_of("activation", keras_ref.HIDDEN_ACTIVATIONS),
                    default=d.activations, help="hidden activations to test, or 'all'")

@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = Config()
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--layers", type=list_of("layer size", convert=int, noun="integer"), default=d.layers,
+    p.add_argument("--layers", type=list_of("layer size", convert=int, noun="integer", repeats=True), default=d.layers,
                    help="layer sizes of the step-by-step network (sigmoid output, binary cross-entropy)")
     p.add_argument("--hidden-activation", choices=keras_ref.HIDDEN_ACTIVATIONS, default=d.hidden_activation)
     p.add_argument("--init-mode", choices=keras_ref.INIT_MODES, default=d.init_mode,

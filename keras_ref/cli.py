@@ -17,8 +17,9 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def list_of(kind: str, valid=None, convert=str, noun="value"):
-    """An argument type for 'a,b,c' (or 'a b c'), repeats dropped; 'all' stands for every valid value."""
+def list_of(kind: str, valid=None, convert=str, noun="value", repeats: bool = False):
+    """An argument type for 'a,b,c' (or 'a b c'), repeats dropped unless ``repeats`` (layer sizes
+    repeat: 4,6,6,1); 'all' stands for every valid value."""
     def parse(text: str):
         items = [t for t in text.replace(",", " ").split() if t]
         if not items:
@@ -36,7 +37,7 @@ def list_of(kind: str, valid=None, convert=str, noun="value"):
                                                  else f"{kind} {t!r} is not a {noun}")
             if valid is not None and value not in valid:
                 raise argparse.ArgumentTypeError(f"unknown {kind} {t!r}; valid: {', '.join(valid)}")
-            if value not in out:
+            if repeats or value not in out:
                 out.append(value)
         return tuple(out)
     return parse

@@ -36,12 +36,14 @@ def chain(model) -> list:
     return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
 
 
-def layer_by_layer(model, X, y) -> dict[str, np.ndarray]:
-    """The named quantities of one training pass on (X, y), in data-flow order."""
+def layer_by_layer(model, X, y, input_gradient: bool = False) -> dict[str, np.ndarray]:
+    """The named quantities of one training pass on (X, y), in data-flow order; with
+    ``input_gradient``, also ``dA0``, the gradient with respect to X."""
     X, Y = _as_batch(model, X, y)
     x, y_true = tf.constant(X), tf.constant(Y)
     forward, parameters = {}, {}
     with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
         A = x
         for l, layer in enumerate(chain(model), 1):
             if isinstance(layer, keras.layers.Dense):
@@ -67,5 +69,7 @@ def layer_by_layer(model, X, y) -> dict[str, np.ndarray]:
                     values[name] = grad.numpy()
         for name, weight in parameters[l]:
             values[name] = tape.gradient(loss, weight).numpy()
+    if input_gradient:
+        values["dA0"] = tape.gradient(loss, x).numpy()
     del tape
     return values

@@ -171,3 +171,12 @@ def test_detail_prints_the_layer_table(capsys):
     out = capsys.readouterr().out
     assert "uniform/relu/float64, layer by layer (twin vs keras):" in out
     assert "FIRST DIVERGENCE (" in out and "dZ[l] = dA[l] * g'(Z[l])" not in out.split("FIRST DIVERGENCE uniform")[0]
+
+
+def test_repeated_layer_sizes_are_kept(tmp_path):
+    """4,6,6,1 is a network of three layers (a list of init modes drops repeats; sizes must not)."""
+    path = tmp_path / "r.json"
+    assert gradients.main(["--layers", "4,6,6,1", "--init-modes", "uniform", "--activations", "tanh",
+                           "--dtypes", "float64", "--json", str(path)]) == 0
+    case = json.loads(path.read_text())["cases"][0]
+    assert set(case["quantities"]) == {"output", "loss", "dW1", "db1", "dW2", "db2", "dW3", "db3"}

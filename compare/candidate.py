@@ -1,0 +1,425 @@
+"""python -m compare.candidate FILE.py: your own backprop, checked against Keras layer by layer.
+
+FILE.py is your implementation, in one of the lecture's two layouts (``--layout``; detected
+when left out, and reported):
+
+- **columns** (the "deep network, step by step" assignments): W[l] (n_l, n_{l-1}), b[l]
+  (n_l, 1), X (n_0, m), Y (n_L, m).  Required: ``L_model_forward(X, parameters) -> (AL, caches)``
+  and ``L_model_backward(AL, Y, caches) -> grads`` (keys dA{l-1}, dW{l}, db{l}).  Optional:
+  ``compute_cost(AL, Y)``; ``linear_forward``, ``linear_activation_forward``,
+  ``linear_backward``, ``linear_activation_backward``; ``sigmoid``/``relu``/``tanh`` with their
+  ``*_backward``.  dA and dZ carry no 1/m there, dW and db do (the lecture's summary slide).
+- **rows** (Keras's layout): a module-level object, or a class made with no arguments, with
+  ``set_weights(list)``, ``predict(X)`` and ``loss_and_gradients(X, y) -> (loss, grads)``
+  (grads in Keras's order), and optionally ``intermediates(X, y) -> {"Z1", "A1", "dA1", ...}``
+  (Keras's scale: dA and dZ carry the 1/m).
+
+The reference is a float64 Keras model built from ``--layers``, ``--hidden-activation``,
+``--output-activation`` and ``--loss``, run layer by layer (``keras_ref.intermediates``).
+Its weights go to the candidate in its layout.  Keras starts biases at zero, which would
+hide a forgotten bias, so everything runs twice: with Keras's initial weights, then with
+biases drawn from N(0, 0.5^2).
+
+**Shadow mode.**  Each per-layer function your file has is also called alone, on Keras's own
+inputs for that layer, so that one wrong layer does not make every later one look wrong.  A
+cache your forward function made is passed only to your backward function.  Every check is
+then walked in data-flow order, per quantity from the most specific function to the whole
+pass, and the first that fails is named: the layer, the quantity, the function, the
+lecture's equation and the kind of mismatch (``compare.diagnosis``).  A function that raises,
+returns the wrong shape or key, or NaN gets its own line.  Exit 0 when everything agrees, 1
+when something does not, 2 when the file cannot be loaded or a flag is wrong.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+
+import compare  # noqa: F401  (starts the clock)
+import keras_ref
+from compare.cli import (
+    Parser, add_device_arguments, add_output_arguments, check_output, chosen_device, count, list_of,
+    positive_int,
+)
+from compare.diagnosis import HINTS, classify, describe_divergence
+from compare.report import Table, die, errors, json_report, write_json
+from scratch import tolerances
+from scratch.intermediates import EQUATIONS
+
+PROG = "compare.candidate"
+LAYOUTS = ("columns", "rows")
+ROWS_METHODS = ("set_weights", "predict", "loss_and_gradients")
+#: The spread of the biases of the second run: non-zero, so that a forgotten bias shows.
+BIAS_SCALE = 0.5
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    layout: str | None = None
+    layers: tuple[int, ...] = (4, 6, 1)
+    hidden_activation: str = "relu"
+    output_activation: str = "sigmoid"
+    loss: str = "binary_crossentropy"
+    batch_size: int = 32
+    seed: int = 0
+    dtype: str = "float64"
+
+
+# --- the candidate ---------------------------------------------------------------------------------
+
+def load_candidate(path: str):
+    """The user's module, run as the user asked (it is their own code, handed to this command)."""
+    if not os.path.isfile(path):
+        raise ValueError(f"no candidate file at {path}")
+    spec = importlib.util.spec_from_file_location("candidate", path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"{path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        raise ValueError(f"{path} could not be loaded: {type(e).__name__}: {e}") from None
+    return module
+
+
+def rows_object(module):
+    """The module-level object, or an instance of the class, that has the rows protocol's methods."""
+    for name, value in vars(module).items():
+        if name.startswith("_") or isinstance(value, type(module)):
+            continue
+        if all(callable(getattr(value, m, None)) for m in ROWS_METHODS):
+            if isinstance(value, type):
+                try:
+                    return value()
+                except Exception as e:
+                    raise ValueError(f"class {name} could not be made with no arguments: {type(e).__name__}: {e}")
+            return value
+    return None
+
+
+def detect_layout(module, given: str | None) -> str:
+    columns = all(callable(getattr(module, f, None)) for f in ("L_model_forward", "L_model_backward"))
+    rows = rows_object(module) is not None if not columns or given == "rows" else False
+    found = "columns" if columns else "rows" if rows else None
+    if given is not None and given != found and not (given == "rows" and rows):
+        needs = ("L_model_forward and L_model_backward" if given == "columns"
+                 else "an object or class with " + ", ".join(ROWS_METHODS))
+        raise ValueError(f"--layout {given}: the file has no {needs}")
+    if found is None:
+        raise ValueError("the file follows neither layout: columns needs L_model_forward and L_model_backward, "
+                         "rows an object or class with " + ", ".join(ROWS_METHODS))
+    return given or found
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+class Checks:
+    """Every comparison of one run, each with its quantity, layer, function and verdict."""
+
+    def __init__(self, m: int, widths, tol: float, magnitudes: dict):
+        self.rows, self.m, self.widths, self.tol, self.magnitudes = [], m, widths, tol, magnitudes
+
+    def add(self, quantity: str, layer: int, function: str, reference, produce, stem: str | None = None,
+            transposed_weight=None):
+        """Compare ``produce()`` (the candidate's value; it may raise) with ``reference``.
+        ``transposed_weight``: what a dA_prev comes to with W where W^T belongs, a mistake no
+        shape check catches on a square layer; a candidate equal to it is of kind ``transpose``."""
+        row = {"quantity": quantity, "layer": layer, "function": function,
+               "pass": "loss" if quantity == "cost" else "forward" if quantity[0] in "ZA" else "backward",
+               "equation": EQUATIONS[stem or quantity.rstrip("0123456789")]}
+        a = np.asarray(reference, dtype=np.float64)
+        try:
+            value = produce()
+        except Exception as e:
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            self.rows.append(row | {"passed": False, "kind": "raised", "factor": None,
+                                    "hint": f"{function} raised {type(e).__name__}: {e} (line {where.lineno} of "
+                                            f"{os.path.basename(where.filename)}); expected {quantity} of shape "
+                                            f"{a.shape}"})
+            return
+        if isinstance(value, KeyError):  # a missing key, reported by the caller's produce
+            self.rows.append(row | {"passed": False, "kind": "missing", "factor": None, "hint": str(value.args[0])})
+            return
+        try:
+            b = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            self.rows.append(row | {"passed": False, "kind": "other", "factor": None,
+                                    "hint": f"{function} returned {type(value).__name__}, not an array: {e}"})
+            return
+        if b.shape != a.shape or not np.isfinite(b).all():
+            self.rows.append(row | {"passed": False, **classify(a, b, self.tol, self.m, self._n_out(layer))})
+            return
+        e = errors(a, b)
+        tol = tolerances.gradients(self.tol, a, b, self.magnitudes[quantity]) if quantity in self.magnitudes \
+            else self.tol
+        row |= {**e, "tolerance": tol, "passed": bool(e["rel_diff"] <= tol)}
+        if not row["passed"]:
+            row |= classify(a, b, tol, self.m, self._n_out(layer))
+            if transposed_weight is not None and errors(transposed_weight, b)["rel_diff"] <= max(tol, 1e-6):
+                row |= {"kind": "transpose", "factor": None, "hint": HINTS["transpose"]}
+        self.rows.append(row)
+
+    def _n_out(self, layer: int) -> int:
+        return self.widths[layer] if 0 < layer < len(self.widths) else self.widths[-1]
+
+    def first_divergence(self) -> dict | None:
+        for row in self.rows:
+            if not row["passed"]:
+                return {k: row.get(k) for k in ("layer", "quantity", "pass", "function", "equation", "kind",
+                                                 "factor", "hint")}
+        return None
+
+
+def _key(grads, key: str, function: str):
+    """grads[key], or a KeyError that says what was expected."""
+    if not isinstance(grads, dict):
+        return KeyError(f"{function} returned {type(grads).__name__}, expected a dict with keys such as {key!r}")
+    if key not in grads:
+        return KeyError(f"{function} returned no {key!r}; its keys: {', '.join(map(str, grads)) or 'none'}")
+    return grads[key]
+
+
+# --- the reference ----------------------------------------------------------------------------------
+
+def reference_run(config: Config, model, X, Y, with_biases: bool, rng) -> tuple[list, dict, dict]:
+    """(weights in Keras's order, Keras's quantities, the twin's magnitudes), with Keras's initial
+    weights or with biases drawn from N(0, BIAS_SCALE^2)."""
+    import scratch
+    from keras_ref.intermediates import layer_by_layer as keras_pass
+    from scratch.intermediates import layer_by_layer as twin_pass
+    weights = keras_ref.initial_weights(list(config.layers), "glorot_uniform", config.seed, config.dtype)
+    if with_biases:
+        weights = [w if w.ndim == 2 else rng.normal(0, BIAS_SCALE, w.shape).astype(config.dtype) for w in weights]
+    model.set_weights(weights)
+    values = keras_pass(model, X, Y, input_gradient=True)
+    twin = scratch.Network(list(config.layers), hidden_activation=config.hidden_activation,
+                           output_activation=config.output_activation, loss=config.loss, dtype=config.dtype)
+    twin.set_weights(weights)
+    return weights, values, twin_pass(twin, X, Y).magnitudes
+
+
+def columns(values: dict, magnitudes: dict, m: int) -> tuple[dict, dict]:
+    """Keras's quantities in the columns layout: transposed, dA and dZ without the 1/m, b as (n, 1)."""
+    def convert(name, v):
+        stem = name.rstrip("0123456789")
+        v = np.asarray(v)
+        if stem == "db":
+            return v[:, None]
+        if stem in ("dA", "dZ"):
+            return m * v.T
+        return v.T if v.ndim == 2 else v
+    return ({n: convert(n, v) for n, v in values.items()}, {n: convert(n, v) for n, v in magnitudes.items()})
+
+
+# --- the two layouts --------------------------------------------------------------------------------
+
+def check_columns(module, config: Config, weights: list, ref: dict, X, Y, checks: Checks) -> None:
+    """Shadow mode, then the whole pass, each check in data-flow order."""
+    L = len(config.layers) - 1
+    W = {l: weights[2 * l - 2].T for l in range(1, L + 1)}
+    b = {l: weights[2 * l - 1][:, None] for l in range(1, L + 1)}
+    params = {f"{p}{l}": (W if p == "W" else b)[l].copy() for l in range(1, L + 1) for p in "Wb"}
+    act = {l: config.output_activation if l == L else config.hidden_activation for l in range(1, L + 1)}
+    A = {0: X.T, **{l: ref[f"A{l}"] for l in range(1, L + 1)}}
+    has = {name: callable(getattr(module, name, None)) for name in (
+        "linear_forward", "linear_activation_forward", "linear_backward", "linear_activation_backward",
+        "compute_cost", "sigmoid", "relu", "tanh", "sigmoid_backward", "relu_backward", "tanh_backward")}
+    dA = dict(ref)
+    if f"dA{L}" not in ref and config.output_activation == "sigmoid" and config.loss == "binary_crossentropy":
+        AL, Yc = ref[f"A{L}"], Y.T  # the assignments' dAL: the loss's derivative, per example
+        dA[f"dA{L}"] = -(Yc / AL - (1 - Yc) / (1 - AL))
+    whole = {}
+
+    def run_whole():
+        if "AL" not in whole:
+            whole["AL"], whole["caches"] = module.L_model_forward(X.T.copy(), {k: v.copy() for k, v in params.items()})
+        return whole
+
+    def backward_whole():
+        if "grads" not in whole:
+            run_whole()
+            whole["grads"] = module.L_model_backward(whole["AL"], Y.T.copy(), whole["caches"])
+        return whole["grads"]
+
+    for l in range(1, L + 1):  # forward
+        if has["linear_forward"]:
+            checks.add(f"Z{l}", l, "linear_forward", ref[f"Z{l}"],
+                       lambda l=l: module.linear_forward(A[l - 1].copy(), W[l].copy(), b[l].copy())[0])
+        if has[act[l]]:
+            checks.add(f"A{l}", l, act[l], A[l], lambda l=l: getattr(module, act[l])(ref[f"Z{l}"].copy())[0])
+        if has["linear_activation_forward"]:
+            checks.add(f"A{l}", l, "linear_activation_forward", A[l], lambda l=l: module.linear_activation_forward(
+                A[l - 1].copy(), W[l].copy(), b[l].copy(), act[l])[0])
+    checks.add(f"A{L}", L, "L_model_forward", A[L], lambda: run_whole()["AL"])
+    if has["compute_cost"]:
+        checks.add("cost", 0, "compute_cost", ref["loss"], lambda: module.compute_cost(A[L].copy(), Y.T.copy()),
+                   stem="loss")
+    for l in range(L, 0, -1):  # backward
+        backward = f"{act[l]}_backward"
+        wrong_way = {f"dA{l - 1}": W[l] @ ref[f"dZ{l}"]} if W[l].shape[0] == W[l].shape[1] else {}
+        if has[backward] and has[act[l]] and f"dA{l}" in dA:
+            checks.add(f"dZ{l}", l, backward, ref[f"dZ{l}"], lambda l=l, f=backward: getattr(module, f)(
+                dA[f"dA{l}"].copy(), getattr(module, act[l])(ref[f"Z{l}"].copy())[1]), stem="dZ")
+        outputs = {"dA": (f"dA{l - 1}", "dA"), "dW": (f"dW{l}", "dW"), "db": (f"db{l}", "db")}
+        if has["linear_backward"] and has["linear_forward"]:
+            for i, key in enumerate(("dW", "db", "dA")):
+                name, stem = outputs[key]
+                index = {"dA": 0, "dW": 1, "db": 2}[key]
+                checks.add(name, l - 1 if key == "dA" else l, "linear_backward", ref[name],
+                           lambda l=l, index=index: module.linear_backward(
+                               ref[f"dZ{l}"].copy(), module.linear_forward(A[l - 1].copy(), W[l].copy(),
+                                                                           b[l].copy())[1])[index], stem=stem,
+                           transposed_weight=wrong_way.get(name))
+        if has["linear_activation_backward"] and has["linear_activation_forward"] and f"dA{l}" in dA:
+            for key in ("dW", "db", "dA"):
+                name, stem = outputs[key]
+                index = {"dA": 0, "dW": 1, "db": 2}[key]
+                checks.add(name, l - 1 if key == "dA" else l, "linear_activation_backward", ref[name],
+                           lambda l=l, index=index: module.linear_activation_backward(
+                               dA[f"dA{l}"].copy(), module.linear_activation_forward(
+                                   A[l - 1].copy(), W[l].copy(), b[l].copy(), act[l])[1], act[l])[index], stem=stem,
+                           transposed_weight=wrong_way.get(name))
+        for key in ("dW", "db", "dA"):
+            name, stem = outputs[key]
+            checks.add(name, l - 1 if key == "dA" else l, "L_model_backward", ref[name],
+                       lambda name=name: _key(backward_whole(), name, "L_model_backward"), stem=stem,
+                       transposed_weight=wrong_way.get(name))
+
+
+def check_rows(module, config: Config, weights: list, ref: dict, X, Y, checks: Checks) -> None:
+    """predict, loss_and_gradients and (if present) intermediates, in Keras's layout and scale."""
+    L = len(config.layers) - 1
+    net = rows_object(module)
+    net.set_weights([w.copy() for w in weights])
+    if callable(getattr(net, "intermediates", None)):
+        found = {}
+
+        def intermediate(name):
+            if "values" not in found:
+                found["values"] = net.intermediates(X.copy(), Y.copy())
+            return _key(found["values"], name, "intermediates")
+        for name in ref:
+            if name in ("loss", "dA0"):
+                continue
+            checks.add(name, int(name.lstrip("ZAdWb")), "intermediates", ref[name],
+                       lambda name=name: intermediate(name))
+    checks.add(f"A{L}", L, "predict", ref[f"A{L}"], lambda: net.predict(X.copy()))
+    result = {}
+
+    def loss_and_gradients():
+        if "r" not in result:
+            result["r"] = net.loss_and_gradients(X.copy(), Y.copy())
+        return result["r"]
+    checks.add("cost", 0, "loss_and_gradients", ref["loss"], lambda: loss_and_gradients()[0], stem="loss")
+    for i, name in enumerate(f"d{p}{l}" for l in range(1, L + 1) for p in "Wb"):
+        checks.add(name, int(name[2:]), "loss_and_gradients", ref[name], lambda i=i: loss_and_gradients()[1][i])
+
+
+def run(config: Config, module, layout: str) -> list[dict]:
+    """Both runs (Keras's initial weights; non-zero biases), each with its checks and verdict."""
+    from keras_ref.intermediates import chain  # noqa: F401  (TensorFlow is up by now)
+    model = keras_ref.build_model(list(config.layers), hidden_activation=config.hidden_activation,
+                                  output_activation=config.output_activation, loss=config.loss,
+                                  seed=config.seed, dtype=config.dtype)
+    from compare.gradients import make_batch
+    X, Y = make_batch(config.layers, config.loss, config.batch_size, config.seed)
+    X, Y = X.astype(config.dtype), Y.astype(config.dtype)
+    rng = np.random.default_rng(config.seed + 1)
+    tol = tolerances.network(config.dtype, list(config.layers), len(X))
+    runs = []
+    for with_biases in (False, True):
+        weights, values, magnitudes = reference_run(config, model, X, Y, with_biases, rng)
+        checks = Checks(len(X), list(config.layers), tol, {})
+        if layout == "columns":
+            ref, checks.magnitudes = columns(values, magnitudes, len(X))
+            check_columns(module, config, weights, ref, X, Y, checks)
+        else:
+            checks.magnitudes = magnitudes
+            check_rows(module, config, weights, values, X, Y, checks)
+        runs.append({"weights": "Keras's initial weights (zero biases)" if not with_biases else
+                     f"biases drawn from N(0, {BIAS_SCALE}^2), seed {config.seed + 1}",
+                     "passed": all(r["passed"] for r in checks.rows), "checks": checks.rows,
+                     "first_divergence": checks.first_divergence(), "tolerance": tol})
+    return runs
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+def render(run_: dict) -> str:
+    table = Table(["layer", "quantity", "function", "rel diff", "tolerance", "verdict"])
+    first = run_["first_divergence"]
+    for r in run_["checks"]:
+        verdict = "ok" if r["passed"] else r["kind"].upper()
+        if first is not None and (r["quantity"], r["function"]) == (first["quantity"], first["function"]):
+            verdict = f"FIRST DIVERGENCE ({r['kind']})"
+        table.add(r["layer"] or "-", r["quantity"], r["function"],
+                  f"{r['rel_diff']:.1e}" if "rel_diff" in r else "-",
+                  f"{r['tolerance']:.1e}" if "tolerance" in r else "-", verdict)
+    return table.render()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = Config(path="")
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("path", help="your implementation, a .py file")
+    p.add_argument("--layout", choices=LAYOUTS, default=None, help="default: detected from the file")
+    p.add_argument("--layers", type=list_of("layer size", convert=int, noun="integer", repeats=True), default=d.layers)
+    p.add_argument("--hidden-activation", choices=("relu", "tanh", "sigmoid"), default=d.hidden_activation)
+    p.add_argument("--output-activation", choices=("sigmoid",), default=d.output_activation)
+    p.add_argument("--loss", choices=("binary_crossentropy",), default=d.loss)
+    p.add_argument("--batch-size", type=positive_int, default=d.batch_size)
+    p.add_argument("--seed", type=count, default=d.seed)
+    p.add_argument("--dtype", choices=("float64", "float32"), default=d.dtype)
+    p.add_argument("--detail", action="store_true", help="print every check of both runs")
+    add_device_arguments(p)
+    add_output_arguments(p)
+    return p
+
+
+def main(argv=None) -> int:
+    started = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if len(args.layers) < 2 or min(args.layers) < 1:
+        parser.error(f"--layers needs at least two sizes, each >= 1, got {','.join(map(str, args.layers))}")
+    check_output(args, parser)
+    config = Config(args.path, args.layout, tuple(args.layers), args.hidden_activation, args.output_activation,
+                    args.loss, args.batch_size, args.seed, args.dtype)
+    try:
+        module = load_candidate(config.path)
+        layout = detect_layout(module, config.layout)
+    except ValueError as e:
+        return die(PROG, str(e))
+    device_name = chosen_device(args, parser)
+    from keras_ref.devices import placed
+    with placed(device_name):
+        runs = run(config, module, layout)
+    passed = all(r["passed"] for r in runs)
+    elapsed = time.perf_counter() - started
+    print(f"{PROG}: {config.path}, layout {layout}{'' if config.layout else ' (detected)'}; reference: Keras "
+          f"{'-'.join(map(str, config.layers))}, hidden {config.hidden_activation}, output {config.output_activation}, "
+          f"{config.loss}, {config.dtype}, batch {config.batch_size}, seed {config.seed}; {elapsed:.1f} s")
+    for r in runs:
+        failed = sum(not c["passed"] for c in r["checks"])
+        print(f"\nwith {r['weights']}: {len(r['checks']) - failed}/{len(r['checks'])} checks agree "
+              f"(tolerance {r['tolerance']:.1e})")
+        if args.detail or not r["passed"]:
+            print(render(r))
+        if r["first_divergence"]:
+            print("FIRST DIVERGENCE: " + describe_divergence(r["first_divergence"]))
+    print("your implementation agrees with Keras" if passed else "your implementation does not agree with Keras")
+    if args.json:
+        write_json(args.json, json_report(PROG, passed, config, elapsed, device_name, layout=layout, runs=runs))
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
