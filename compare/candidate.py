@@ -8,7 +8,8 @@ when left out, and reported):
   and ``L_model_backward(AL, Y, caches) -> grads`` (keys dA{l-1}, dW{l}, db{l}).  Optional:
   ``compute_cost(AL, Y)``; ``linear_forward``, ``linear_activation_forward``,
   ``linear_backward``, ``linear_activation_backward``; ``sigmoid``/``relu``/``tanh`` with their
-  ``*_backward``.  dA and dZ carry no 1/m there, dW and db do (the lecture's summary slide).
+  ``*_backward``.  dA and dZ carry no 1/m there, dW and db do (the lecture's summary slide),
+  and the cost sums its output units where Keras averages them.
 - **rows** (Keras's layout): a module-level object, or a class made with no arguments, with
   ``set_weights(list)``, ``predict(X)`` and ``loss_and_gradients(X, y) -> (loss, grads)``
   (grads in Keras's order), and optionally ``intermediates(X, y) -> {"Z1", "A1", "dA1", ...}``
@@ -205,16 +206,21 @@ def reference_run(config: Config, model, X, Y, with_biases: bool, rng) -> tuple[
     return weights, values, twin_pass(twin, X, Y).magnitudes
 
 
-def columns(values: dict, magnitudes: dict, m: int) -> tuple[dict, dict]:
-    """Keras's quantities in the columns layout: transposed, dA and dZ without the 1/m, b as (n, 1)."""
+def columns(values: dict, magnitudes: dict, m: int, n_out: int) -> tuple[dict, dict]:
+    """Keras's quantities in the columns layout: transposed, b as (n, 1), dA and dZ without the
+    1/m, and the cost summed over the n_out output units.  (Keras's binary cross-entropy takes
+    their mean; the lecture's cost, and the assignments', sums them: J = -1/m sum_i sum_k ...,
+    so in this layout the loss and every gradient are n_out times Keras's.)"""
     def convert(name, v):
         stem = name.rstrip("0123456789")
         v = np.asarray(v)
+        if stem == "loss":
+            return n_out * v
         if stem == "db":
-            return v[:, None]
+            return n_out * v[:, None]
         if stem in ("dA", "dZ"):
-            return m * v.T
-        return v.T if v.ndim == 2 else v
+            return n_out * m * v.T
+        return (n_out * v.T if stem == "dW" else v.T) if v.ndim == 2 else v
     return ({n: convert(n, v) for n, v in values.items()}, {n: convert(n, v) for n, v in magnitudes.items()})
 
 
@@ -308,8 +314,12 @@ def check_rows(module, config: Config, weights: list, ref: dict, X, Y, checks: C
         for name in ref:
             if name in ("loss", "dA0"):
                 continue
-            checks.add(name, int(name.lstrip("ZAdWb")), "intermediates", ref[name],
-                       lambda name=name: intermediate(name))
+            l = int(name.lstrip("ZAdWb"))
+            wrong_way = None  # dA[l] = dZ[l+1] W[l+1]^T, with W where W^T belongs (square layers only)
+            if name.startswith("dA") and l < L and weights[2 * l].shape[0] == weights[2 * l].shape[1]:
+                wrong_way = ref[f"dZ{l + 1}"] @ weights[2 * l]
+            checks.add(name, l, "intermediates", ref[name], lambda name=name: intermediate(name),
+                       stem="dZ_logits" if name == f"dZ{L}" else None, transposed_weight=wrong_way)
     checks.add(f"A{L}", L, "predict", ref[f"A{L}"], lambda: net.predict(X.copy()))
     result = {}
 
@@ -338,7 +348,7 @@ def run(config: Config, module, layout: str) -> list[dict]:
         weights, values, magnitudes = reference_run(config, model, X, Y, with_biases, rng)
         checks = Checks(len(X), list(config.layers), tol, {})
         if layout == "columns":
-            ref, checks.magnitudes = columns(values, magnitudes, len(X))
+            ref, checks.magnitudes = columns(values, magnitudes, len(X), config.layers[-1])
             check_columns(module, config, weights, ref, X, Y, checks)
         else:
             checks.magnitudes = magnitudes
@@ -372,7 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="your implementation, a .py file")
     p.add_argument("--layout", choices=LAYOUTS, default=None, help="default: detected from the file")
     p.add_argument("--layers", type=list_of("layer size", convert=int, noun="integer", repeats=True), default=d.layers)
-    p.add_argument("--hidden-activation", choices=("relu", "tanh", "sigmoid"), default=d.hidden_activation)
+    p.add_argument("--hidden-activation", choices=("relu", "tanh", "sigmoid"), default=None,
+                   help="the hidden layers' activation (default: the file's HIDDEN_ACTIVATION if it sets one, "
+                        "else relu, as the assignments' L_model_forward)")
     p.add_argument("--output-activation", choices=("sigmoid",), default=d.output_activation)
     p.add_argument("--loss", choices=("binary_crossentropy",), default=d.loss)
     p.add_argument("--batch-size", type=positive_int, default=d.batch_size)
@@ -391,13 +403,16 @@ def main(argv=None) -> int:
     if len(args.layers) < 2 or min(args.layers) < 1:
         parser.error(f"--layers needs at least two sizes, each >= 1, got {','.join(map(str, args.layers))}")
     check_output(args, parser)
-    config = Config(args.path, args.layout, tuple(args.layers), args.hidden_activation, args.output_activation,
-                    args.loss, args.batch_size, args.seed, args.dtype)
     try:
-        module = load_candidate(config.path)
-        layout = detect_layout(module, config.layout)
+        module = load_candidate(args.path)
+        layout = detect_layout(module, args.layout)
     except ValueError as e:
         return die(PROG, str(e))
+    hidden = args.hidden_activation or getattr(module, "HIDDEN_ACTIVATION", Config.hidden_activation)
+    if hidden not in ("relu", "tanh", "sigmoid"):
+        return die(PROG, f"the file's HIDDEN_ACTIVATION {hidden!r} is not one of relu, tanh, sigmoid")
+    config = Config(args.path, args.layout, tuple(args.layers), hidden, args.output_activation,
+                    args.loss, args.batch_size, args.seed, args.dtype)
     device_name = chosen_device(args, parser)
     from keras_ref.devices import placed
     with placed(device_name):

@@ -1,0 +1,114 @@
+"""python -m compare.candidate: a learner's own backprop, in either layout, checked against Keras.
+
+Each wrong example in examples/ must be diagnosed with its exact layer, quantity, function and
+kind, in both runs (Keras's zero biases, then drawn ones); the correct ones must pass.
+"""
+import json
+import os
+
+import pytest
+
+from compare import candidate
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+M = 32  # the default batch
+
+
+def run(tmp_path, name_or_path, *argv):
+    path = name_or_path if os.path.isabs(name_or_path) else os.path.join(EXAMPLES, name_or_path)
+    report = tmp_path / "r.json"
+    code = candidate.main([path, *argv, "--json", str(report)])
+    return code, json.loads(report.read_text())
+
+
+@pytest.mark.parametrize("name,argv", [
+    ("columns_correct.py", []), ("columns_correct.py", ["--layers", "6,6,6,6", "--hidden-activation", "relu"]),
+    ("rows_correct.py", []), ("rows_correct.py", ["--layers", "5,4,3,2"]),
+])
+def test_the_correct_examples_agree(tmp_path, name, argv):
+    code, report = run(tmp_path, name, *argv)
+    assert code == 0 and report["passed"] and report["layout"] == name.split("_")[0]
+    assert [r["first_divergence"] for r in report["runs"]] == [None, None]
+    assert "zero biases" in report["runs"][0]["weights"] and "N(0, 0.5^2)" in report["runs"][1]["weights"]
+
+
+@pytest.mark.parametrize("name,argv,layer,quantity,function,kind,factor", [
+    ("columns_delta_with_g.py", [], 2, "dZ2", "sigmoid_backward", "other", None),
+    ("columns_missing_1_over_m.py", [], 2, "dW2", "linear_backward", "factor", M),
+    ("columns_db_wrong_axis.py", [], 2, "db2", "linear_backward", "shape", None),
+    ("columns_W_not_transposed.py", ["--layers", "6,6,6,6"], 2, "dA2", "linear_backward", "transpose", None),
+    ("columns_tanh_derivative.py", [], 1, "dZ1", "tanh_backward", "other", None),
+    ("rows_delta_with_g.py", [], 2, "dZ2", "intermediates", "other", None),
+    ("rows_missing_1_over_m.py", [], 2, "dZ2", "intermediates", "factor", M),
+    ("rows_db_wrong_axis.py", [], 2, "db2", "intermediates", "shape", None),
+    ("rows_W_not_transposed.py", ["--layers", "6,6,6,6"], 2, "dA2", "intermediates", "transpose", None),
+    ("rows_tanh_derivative.py", [], 1, "dZ1", "intermediates", "other", None),
+])
+def test_each_mistake_is_named(tmp_path, capsys, name, argv, layer, quantity, function, kind, factor):
+    code, report = run(tmp_path, name, *argv)
+    assert code == 1
+    for r in report["runs"]:
+        first = r["first_divergence"]
+        assert (first["layer"], first["quantity"], first["function"], first["kind"]) == (
+            layer, quantity, function, kind), (r["weights"], first)
+        assert first["factor"] == (pytest.approx(factor) if factor else None)
+        before = [c for c in r["checks"] if (c["quantity"], c["function"]) == (quantity, function)][0]
+        assert all(c["passed"] for c in r["checks"][:r["checks"].index(before)])  # everything upstream agrees
+    assert f"FIRST DIVERGENCE: layer {layer}, {quantity} (backward) in {function}: " in capsys.readouterr().out
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+CORRECT = f"exec(open({os.path.join(EXAMPLES, 'columns_correct.py')!r}).read())\n"
+
+
+def test_a_forgotten_bias_shows_only_with_drawn_biases(tmp_path):
+    """Keras starts biases at zero: a linear_forward without + b agrees there, and not with drawn ones."""
+    path = write(tmp_path, "no_bias.py", CORRECT + "def linear_forward(A_prev, W, b):\n"
+                                                   "    return W @ A_prev, (A_prev, W, b)\n")
+    code, report = run(tmp_path, path)
+    assert code == 1 and report["runs"][0]["passed"]
+    first = report["runs"][1]["first_divergence"]
+    assert (first["layer"], first["quantity"], first["function"]) == (1, "Z1", "linear_forward")
+
+
+def test_what_a_candidate_breaks_is_reported_not_raised(tmp_path):
+    path = write(tmp_path, "broken.py", CORRECT + (
+        "def relu_backward(dA, cache):\n"  # the shadow check's; BACKWARD keeps the working one
+        "    raise RuntimeError('not written yet')\n"
+        "_backward = L_model_backward\n"
+        "def L_model_backward(AL, Y, caches):\n"
+        "    grads = _backward(AL, Y, caches)\n"
+        "    del grads['db1']\n"
+        "    grads['dW1'] = grads['dW1'] * np.nan\n"
+        "    return grads\n"))
+    code, report = run(tmp_path, path)
+    checks = report["runs"][0]["checks"]
+    raised = [c for c in checks if c["function"] == "relu_backward"][0]
+    assert code == 1 and raised["kind"] == "raised" and "RuntimeError: not written yet" in raised["hint"]
+    assert "(line 3 of broken.py); expected dZ1 of shape (6, 32)" in raised["hint"]
+    by = {(c["quantity"], c["function"]): c for c in checks}
+    assert by[("db1", "L_model_backward")]["kind"] == "missing"
+    assert "L_model_backward returned no 'db1'" in by[("db1", "L_model_backward")]["hint"]
+    assert by[("dW1", "L_model_backward")]["kind"] == "nonfinite"
+
+
+def one_line_exit_2(capsys, argv, message):
+    code = candidate.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_bad_files_and_flags_are_one_line_and_exit_2(tmp_path, capsys):
+    one_line_exit_2(capsys, [str(tmp_path / "none.py")], "no candidate file at")
+    one_line_exit_2(capsys, [write(tmp_path, "bad.py", "def f(:\n")], "could not be loaded: SyntaxError")
+    one_line_exit_2(capsys, [write(tmp_path, "empty.py", "x = 1\n")], "the file follows neither layout")
+    one_line_exit_2(capsys, [os.path.join(EXAMPLES, "columns_correct.py"), "--layout", "rows"],
+                    "--layout rows: the file has no an object or class with set_weights")
+    with pytest.raises(SystemExit) as exit_info:
+        candidate.main([os.path.join(EXAMPLES, "columns_correct.py"), "--layers", "4"])
+    assert exit_info.value.code == 2 and "--layers needs at least two sizes" in capsys.readouterr().err
