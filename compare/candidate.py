@@ -334,7 +334,6 @@ def check_rows(module, config: Config, weights: list, ref: dict, X, Y, checks: C
 
 def run(config: Config, module, layout: str) -> list[dict]:
     """Both runs (Keras's initial weights; non-zero biases), each with its checks and verdict."""
-    from keras_ref.intermediates import chain  # noqa: F401  (TensorFlow is up by now)
     model = keras_ref.build_model(list(config.layers), hidden_activation=config.hidden_activation,
                                   output_activation=config.output_activation, loss=config.loss,
                                   seed=config.seed, dtype=config.dtype)
