@@ -45,8 +45,8 @@ import numpy as np
 import compare  # noqa: F401  (starts the clock)
 import keras_ref
 from compare.cli import (
-    Parser, add_device_arguments, add_output_arguments, check_output, chosen_device, count, list_of,
-    positive_int,
+    Parser, add_device_arguments, add_output_arguments, check_new_file, check_output, chosen_device, count,
+    list_of, positive_int,
 )
 from compare.diagnosis import HINTS, classify, describe_divergence
 from compare.report import Table, die, errors, json_report, write_json
@@ -56,6 +56,14 @@ from scratch.intermediates import EQUATIONS
 PROG = "compare.candidate"
 LAYOUTS = ("columns", "rows")
 ROWS_METHODS = ("set_weights", "predict", "loss_and_gradients")
+#: The lecture's equations in the columns layout (its "summary of gradient descent" slide).
+COLUMN_EQUATIONS = {
+    "Z": "Z[l] = W[l] A[l-1] + b[l]",
+    "dA": "dA[l] = W[l+1]^T dZ[l+1]",
+    "dW": "dW[l] = 1/m dZ[l] A[l-1]^T",
+    "db": "db[l] = 1/m np.sum(dZ[l], axis=1, keepdims=True)",
+    "dZ_logits": "dZ[L] = A[L] - Y",
+}
 #: The spread of the biases of the second run: non-zero, so that a forgotten bias shows.
 BIAS_SCALE = 0.5
 
@@ -124,17 +132,18 @@ def detect_layout(module, given: str | None) -> str:
 class Checks:
     """Every comparison of one run, each with its quantity, layer, function and verdict."""
 
-    def __init__(self, m: int, widths, tol: float, magnitudes: dict):
+    def __init__(self, m: int, widths, tol: float, magnitudes: dict, equations: dict | None = None):
         self.rows, self.m, self.widths, self.tol, self.magnitudes = [], m, widths, tol, magnitudes
+        self.equations = {**EQUATIONS, **(equations or {})}
 
     def add(self, quantity: str, layer: int, function: str, reference, produce, stem: str | None = None,
             transposed_weight=None):
         """Compare ``produce()`` (the candidate's value; it may raise) with ``reference``.
         ``transposed_weight``: what a dA_prev comes to with W where W^T belongs, a mistake no
         shape check catches on a square layer; a candidate equal to it is of kind ``transpose``."""
-        row = {"quantity": quantity, "layer": layer, "function": function,
+        row = {"quantity": quantity, "layer": layer, "function": function, "_reference": reference,
                "pass": "loss" if quantity == "cost" else "forward" if quantity[0] in "ZA" else "backward",
-               "equation": EQUATIONS[stem or quantity.rstrip("0123456789")]}
+               "equation": self.equations[stem or quantity.rstrip("0123456789")]}
         a = np.asarray(reference, dtype=np.float64)
         try:
             value = produce()
@@ -154,6 +163,7 @@ class Checks:
             self.rows.append(row | {"passed": False, "kind": "other", "factor": None,
                                     "hint": f"{function} returned {type(value).__name__}, not an array: {e}"})
             return
+        row["_candidate"] = b
         if b.shape != a.shape or not np.isfinite(b).all():
             self.rows.append(row | {"passed": False, **classify(a, b, self.tol, self.m, self._n_out(layer))})
             return
@@ -345,7 +355,7 @@ def run(config: Config, module, layout: str) -> list[dict]:
     runs = []
     for with_biases in (False, True):
         weights, values, magnitudes = reference_run(config, model, X, Y, with_biases, rng)
-        checks = Checks(len(X), list(config.layers), tol, {})
+        checks = Checks(len(X), list(config.layers), tol, {}, COLUMN_EQUATIONS if layout == "columns" else None)
         if layout == "columns":
             ref, checks.magnitudes = columns(values, magnitudes, len(X), config.layers[-1])
             check_columns(module, config, weights, ref, X, Y, checks)
@@ -374,6 +384,28 @@ def render(run_: dict) -> str:
     return table.render()
 
 
+def write_html(path: str, config: Config, layout: str, runs: list[dict], passed: bool) -> None:
+    """The page: verdict, network, and per run the first divergence, a plot of every check's
+    error, and every check with Keras's value beside yours."""
+    from compare import html
+    L = len(config.layers) - 1
+    body = [html.verdict(passed, "your implementation agrees with Keras" if passed else
+                         "your implementation does not agree with Keras"),
+            f"<p>{html.esc(os.path.basename(config.path))}, layout {html.esc(layout)}; reference: Keras, "
+            f"{html.esc(config.loss)}, {html.esc(config.dtype)}, batch {config.batch_size}, seed {config.seed}. "
+            f"In the {layout} layout"
+            + (": W[l] is (n_l, n_(l-1)), examples are columns, dA and dZ carry no 1/m." if layout == "columns"
+               else ": W[l] is (n_(l-1), n_l), examples are rows, dA and dZ carry the 1/m.") + "</p>",
+            html.network(config.layers, [config.hidden_activation] * (L - 1) + [config.output_activation])]
+    for r in runs:
+        body.append(f"<h2>With {html.esc(r['weights'])}: {sum(c['passed'] for c in r['checks'])}/"
+                    f"{len(r['checks'])} checks agree</h2>")
+        body.append(html.hint(r["first_divergence"]))
+        body.append(html.error_plot(r["checks"]))
+        body.append(html.layer_table(r["checks"], r["first_divergence"], sides=("keras", "yours")))
+    html.write(path, f"{PROG}: {os.path.basename(config.path)}", "".join(body))
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = Config(path="")
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
@@ -390,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=count, default=d.seed)
     p.add_argument("--dtype", choices=("float64", "float32"), default=d.dtype)
     p.add_argument("--detail", action="store_true", help="print every check of both runs")
+    p.add_argument("--html", metavar="PATH", default=None,
+                   help="write one self-contained HTML page: every check, with Keras's and your values")
     add_device_arguments(p)
     add_output_arguments(p)
     return p
@@ -402,6 +436,8 @@ def main(argv=None) -> int:
     if len(args.layers) < 2 or min(args.layers) < 1:
         parser.error(f"--layers needs at least two sizes, each >= 1, got {','.join(map(str, args.layers))}")
     check_output(args, parser)
+    if args.html:
+        check_new_file(args.html, "--html", args.overwrite, parser)
     try:
         module = load_candidate(args.path)
         layout = detect_layout(module, args.layout)
@@ -432,6 +468,8 @@ def main(argv=None) -> int:
     print("your implementation agrees with Keras" if passed else "your implementation does not agree with Keras")
     if args.json:
         write_json(args.json, json_report(PROG, passed, config, elapsed, device_name, layout=layout, runs=runs))
+    if args.html:
+        write_html(args.html, config, layout, runs, passed)
     return 0 if passed else 1
 
 

@@ -79,7 +79,7 @@ def classify(reference, candidate, tol: float, m: int, n_out: int, kink_mask=Non
 
 
 def compare_passes(reference: dict, candidate, tol: float, m: int, widths: list[int], kinks: dict | None = None) -> dict:
-    """``{"rows": [...], "first_divergence": {...} or None}``.
+    """``{"rows": [...], "first_divergence": {...} or None, "values": {"keras": ..., "twin": ...}}``.
 
     ``candidate`` is a ``scratch.intermediates.Pass``; its names set the order.  A quantity only
     one side has (a normalization's x̂, which Keras does not make) is left out.  ``widths`` are the
@@ -108,7 +108,7 @@ def compare_passes(reference: dict, candidate, tol: float, m: int, widths: list[
             n_out = widths[layer] if 0 < layer < len(widths) else widths[-1]
             first = {**where.as_dict(), "function": None,
                      **classify(a, b, row["tolerance"], m, n_out, mask)}
-    return {"rows": rows, "first_divergence": first}
+    return {"rows": rows, "first_divergence": first, "values": {"keras": reference, "twin": candidate.values}}
 
 
 def describe_divergence(first: dict) -> str:

@@ -21,7 +21,7 @@ import keras_ref
 import scratch
 from scratch import tolerances
 from compare.cli import (
-    Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
+    Parser, add_compat_arguments, check_new_file, add_output_arguments, check_output, describe_quirks, list_of,
     add_device_arguments, chosen_device, config_from, count, positive_float,
 )
 from compare.diagnosis import describe_divergence, diagnose, render_layers
@@ -153,6 +153,7 @@ def run_case(config: Config, model, net, twin, init_mode: str, dtype: str, X, Y)
         "finite_differences": finite,
         "layers": by_layer["rows"],
         "first_divergence": by_layer["first_divergence"],
+        "_values": by_layer["values"],  # for the HTML page; not in the JSON
     }
 
 
@@ -228,6 +229,49 @@ def describe_failures(results: list[dict]) -> list[str]:
     return lines
 
 
+def write_html(path: str, config: Config, results: list[dict], passed: int, device_name: str, info: dict) -> None:
+    """The page: verdict, network, every case in a table, then each case layer by layer.  The
+    first failing case (else the first case) shows both sides' values and a plot of its errors."""
+    from compare import html
+    detail = next((r for r in results if not r["passed"]), results[0])
+    name = lambda r: f"{r['init_mode']}/{r['activation']}/{r['dtype']}"  # noqa: E731
+    n_layers = len(config.layers) - 1
+    body = [html.verdict(passed == len(results), f"{passed}/{len(results)} cases agree"),
+            f"<p>{html.esc(describe_quirks(config.keras_compat))}; loss {html.esc(config.loss)}, batch "
+            f"{config.batch_size}, seed {config.seed}; device {html.esc(device_name)}, TensorFlow "
+            f"{html.esc(info['tensorflow'])}, Keras {html.esc(info['keras'])}"
+            + (f"; perturbed {html.esc(config.perturb)}" if config.perturb else "") + "</p>",
+            html.network(config.layers, ["hidden"] * (n_layers - 1) + [config.output_activation]),
+            "<h2>Every case</h2><table><tr><th>case</th><th>output</th><th>loss</th><th>worst grad</th>"
+            "<th>finite differences</th><th>first divergence</th><th>verdict</th></tr>"]
+    for r in results:
+        q = r["quantities"]
+        worst = max((k for k in q if k.startswith("d")), key=lambda k: q[k]["rel_diff"])
+        fd = max(r["finite_differences"].values(), key=lambda e: e["rel_diff"])["rel_diff"]
+        first = r["first_divergence"]
+        body.append(f'<tr class="{"" if r["passed"] else "bad"}"><td><a href="#{name(r)}">{name(r)}</a></td>'
+                    f"<td>{q['output']['rel_diff']:.1e}</td><td>{q['loss']['rel_diff']:.1e}</td>"
+                    f"<td>{q[worst]['rel_diff']:.1e} {worst}</td><td>{fd:.1e}</td>"
+                    f"<td>{html.esc(first['quantity'] if first else '-')}</td>"
+                    f"<td>{'ok' if r['passed'] else 'FAIL'}</td></tr>")
+    body.append("</table>")
+    for r in results:
+        is_detail = r is detail
+        body.append(f'<details id="{name(r)}"{" open" if is_detail or not r["passed"] else ""}>'
+                    f"<summary><b>{name(r)}</b>: {'ok' if r['passed'] else 'FAIL'}</summary>")
+        body.append(html.hint(r["first_divergence"]))
+        if is_detail:
+            body.append(html.error_plot(r["layers"]))
+        body.append(html.layer_table(r["layers"], r["first_divergence"], r["_values"] if is_detail else None))
+        body.append("<p>Backprop against central finite differences (float64):</p><table><tr><th>gradient</th>"
+                    "<th>rel diff</th><th>tolerance</th><th>entries at kinks, left out</th><th>verdict</th></tr>")
+        for k, e in r["finite_differences"].items():
+            body.append(f"<tr><td>{k}</td><td>{e['rel_diff']:.1e}</td><td>{e.get('tolerance', 0):.1e}</td>"
+                        f"<td>{e.get('kink_entries', 0)}</td><td>{'ok' if e['passed'] else 'FAIL'}</td></tr>")
+        body.append("</table></details>")
+    html.write(path, f"{PROG}: {'-'.join(map(str, config.layers))} network", "".join(body))
+
+
 # --- command line ------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the run must then fail, naming it as the first divergence")
     p.add_argument("--detail", action="store_true",
                    help="print every case's per-layer table: each Z, A, dA, dZ and gradient, both sides")
+    p.add_argument("--html", metavar="PATH", default=None,
+                   help="write one self-contained HTML page: the network, every case, and layer by layer the "
+                        "equations beside both sides' values (an existing file is kept unless --overwrite)")
     add_output_arguments(p)
     return p
 
@@ -292,6 +339,8 @@ def _config(args, parser) -> Config:
     if config.perturb is not None and config.perturb not in perturbable:
         parser.error(f"unknown --perturb {config.perturb!r}; valid: {', '.join(perturbable)}")
     check_output(args, parser)
+    if args.html:
+        check_new_file(args.html, "--html", args.overwrite, parser)
     return config
 
 
@@ -329,6 +378,8 @@ def main(argv=None) -> int:
           f"backprop vs finite differences <= {describe_fd_tolerance(config)})")
     if args.json:
         write_json(args.json, json_report(PROG, passed == len(results), config, elapsed, device_name, cases=results))
+    if args.html:
+        write_html(args.html, config, results, passed, device_name, info)
     return 0 if passed == len(results) else 1
 
 

@@ -88,8 +88,15 @@ def json_report(command: str, passed: bool, config, elapsed: float, device_name:
 
 
 def write_json(path: str, report: dict) -> None:
+    """The report as JSON, without the keys that start with "_" (arrays kept for the HTML page)."""
+    def public(v):
+        if isinstance(v, dict):
+            return {k: public(x) for k, x in v.items() if not str(k).startswith("_")}
+        if isinstance(v, list):
+            return [public(x) for x in v]
+        return v
     with open(path, "w") as f:
-        json.dump(report, f, indent=2)
+        json.dump(public(report), f, indent=2)
         f.write("\n")
 
 
