@@ -70,6 +70,17 @@ def network(widths, activations) -> str:
     return '<div class="network">' + "".join(parts) + "</div>"
 
 
+def stack(net) -> str:
+    """A scratch network (a twin) as boxes: the input, then each layer's summary and its parameters' shapes."""
+    parts = [f'<div class="layer">input<br><b>{net.widths[0]}</b></div>']
+    for l, layer in enumerate(net.layers, 1):
+        shapes = ", ".join("&times;".join(map(str, p.shape)) for p in layer.params)
+        parts.append('<span class="arrow">&rarr;</span>')
+        parts.append(f'<div class="layer">layer {l}: {esc(layer.summary())}<br>'
+                     f'<span class="dim">{shapes or "no parameters"}</span></div>')
+    return '<div class="network">' + "".join(parts) + "</div>"
+
+
 def verdict(passed: bool, text: str) -> str:
     return f'<div class="verdict {"ok" if passed else "fail"}" id="verdict">{esc(text)}</div>'
 

@@ -163,7 +163,8 @@ def run(config: Config, model, net, X, Y) -> dict:
     steps = drift.report() | {"steps": config.steps, "error": error}
     steps["passed"] = steps["passed"] and error is None
     return {"tolerance": tol, "inference": inference, "training": training, "layers": by_layer["rows"],
-            "first_divergence": by_layer["first_divergence"], "training_steps": steps}
+            "first_divergence": by_layer["first_divergence"], "training_steps": steps,
+            "_values": by_layer["values"]}  # for the HTML page; not in the JSON
 
 
 def state(model, loss: float, names: list[str]) -> dict:
@@ -241,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the run must then fail")
     p.add_argument("--detail", action="store_true",
                    help="print the per-layer table: each Z, A, dA, dZ and gradient, both sides")
+    p.add_argument("--html", metavar="PATH", default=None,
+                   help="write one self-contained HTML page: the model, the three legs, and layer by layer each "
+                        "equation beside both sides' values")
     p.add_argument("--save-twin", metavar="FILE.npz", default=None,
                    help="write the twin, as loaded, for scratch.load (no pickle, no TensorFlow)")
     p.add_argument("--floatx", choices=("auto", "float32", "float64"), default="auto",
@@ -258,6 +262,8 @@ def main(argv=None) -> int:
     check_output(args, parser)
     if args.save_twin:
         check_new_file(args.save_twin, "--save-twin", args.overwrite, parser)
+    if args.html:
+        check_new_file(args.html, "--html", args.overwrite, parser)
     if not os.path.isfile(args.path):
         return die(PROG, f"no model file at {args.path}")
     config = Config(args.path, args.data, args.target, args.batch_size, args.steps, args.seed, args.loss,
@@ -306,7 +312,34 @@ def main(argv=None) -> int:
     if args.json:
         write_json(args.json, json_report(PROG, passed, config, elapsed, device_name, quirks=sorted(net.quirks),
                                           twin=net.get_config(), **result))
+    if args.html:
+        write_html(args.html, config, net, result, passed, described)
     return 0 if passed else 1
+
+
+def write_html(path: str, config: Config, net, result: dict, passed: bool, described: str) -> None:
+    """The page: verdict, the model's layers, the legs, then layer by layer each equation beside
+    both sides' values, the first divergence highlighted, with a plot of every error."""
+    from compare import html
+    legs = [(f"{leg} {key}", e) for leg in ("inference", "training") for key, e in result[leg].items()]
+    steps = result["training_steps"]
+    body = [html.verdict(passed, "the twin agrees" if passed else "the twin does not agree"),
+            f"<p>{html.esc(os.path.basename(config.path))}: {html.esc(net.dtype)}, loss {html.esc(net.loss.name)}, "
+            f"optimizer {html.esc(net.optimizer.name)}; data: {html.esc(described)}; quirks derived: "
+            f"{html.esc(', '.join(sorted(net.quirks)))}</p>", html.stack(net),
+            "<h2>Inference and training mode</h2><table><tr><th>quantity</th><th>rel diff</th><th>tolerance</th>"
+            "<th>verdict</th></tr>"]
+    for name, e in legs:
+        body.append(f'<tr class="{"" if e["passed"] else "bad"}"><td>{html.esc(name)}</td><td>{e["rel_diff"]:.1e}'
+                    f'</td><td>{e.get("tolerance", result["tolerance"]):.1e}</td>'
+                    f'<td>{"ok" if e["passed"] else "FAIL"}</td></tr>')
+    body.append(f"</table><p>{steps['steps']} training steps: "
+                + ("every weight, statistic and slot within its tolerance after each" if steps["passed"] else
+                   f"first drift at step {steps['first_drift_step']}") + "</p>")
+    body += ["<h2>Layer by layer, in training mode</h2>", html.hint(result["first_divergence"]),
+             html.error_plot(result["layers"]),
+             html.layer_table(result["layers"], result["first_divergence"], result["_values"])]
+    html.write(path, f"{PROG}: {os.path.basename(config.path)}", "".join(body))
 
 
 if __name__ == "__main__":

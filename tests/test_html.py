@@ -73,3 +73,21 @@ def test_an_agreeing_page_says_so_and_an_earlier_page_is_kept(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         gradients.main(["--html", str(path)])
     assert exit_info.value.code == 2 and "exists; pass --overwrite" in capsys.readouterr().err
+
+
+def test_the_model_page_renders_its_layers_and_the_first_divergence(tmp_path):
+    from compare import model as cmd
+    from keras_ref import quiet
+    keras = quiet.keras()
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
+                          keras.layers.BatchNormalization(), keras.layers.Dense(1, activation="sigmoid")])
+    m.compile(loss="binary_crossentropy", optimizer="adam")
+    m.save(tmp_path / "m.keras")
+    path = tmp_path / "model.html"
+    assert cmd.main([str(tmp_path / "m.keras"), "--steps", "2", "--perturb", "dA2", "--html", str(path)]) == 1
+    text = path.read_text()
+    self_contained(text)
+    assert "layer 2: BatchNormalization" in text and "First divergence: layer 2, dA2 (backward)" in text
+    dom = render(path, tmp_path)
+    assert '<div class="verdict fail" id="verdict">the twin does not agree</div>' in dom
