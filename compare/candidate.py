@@ -33,6 +33,8 @@ when something does not, 2 when the file cannot be loaded or a flag is wrong.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import importlib.util
 import os
 import sys
@@ -79,6 +81,7 @@ class Config:
     batch_size: int = 32
     seed: int = 0
     dtype: str = "float64"
+    model: str | None = None
 
 
 # --- the candidate ---------------------------------------------------------------------------------
@@ -199,13 +202,14 @@ def _key(grads, key: str, function: str):
 
 # --- the reference ----------------------------------------------------------------------------------
 
-def reference_run(config: Config, model, X, Y, with_biases: bool, rng) -> tuple[list, dict, dict]:
-    """(weights in Keras's order, Keras's quantities, the twin's magnitudes), with Keras's initial
-    weights or with biases drawn from N(0, BIAS_SCALE^2)."""
+def reference_run(config: Config, model, X, Y, with_biases: bool, rng, base=None) -> tuple[list, dict, dict]:
+    """(weights in Keras's order, Keras's quantities, the twin's magnitudes), with ``base`` (your
+    model's weights) or Keras's initial ones, or with their biases drawn from N(0, BIAS_SCALE^2)."""
     import scratch
     from keras_ref.intermediates import layer_by_layer as keras_pass
     from scratch.intermediates import layer_by_layer as twin_pass
-    weights = keras_ref.initial_weights(list(config.layers), "glorot_uniform", config.seed, config.dtype)
+    weights = [w.copy() for w in base] if base is not None else keras_ref.initial_weights(
+        list(config.layers), "glorot_uniform", config.seed, config.dtype)
     if with_biases:
         weights = [w if w.ndim == 2 else rng.normal(0, BIAS_SCALE, w.shape).astype(config.dtype) for w in weights]
     model.set_weights(weights)
@@ -342,11 +346,14 @@ def check_rows(module, config: Config, weights: list, ref: dict, X, Y, checks: C
         checks.add(name, int(name[2:]), "loss_and_gradients", ref[name], lambda i=i: loss_and_gradients()[1][i])
 
 
-def run(config: Config, module, layout: str) -> list[dict]:
-    """Both runs (Keras's initial weights; non-zero biases), each with its checks and verdict."""
-    model = keras_ref.build_model(list(config.layers), hidden_activation=config.hidden_activation,
-                                  output_activation=config.output_activation, loss=config.loss,
-                                  seed=config.seed, dtype=config.dtype)
+def run(config: Config, module, layout: str, model=None) -> list[dict]:
+    """Both runs (Keras's initial weights, or your model's; then non-zero biases), each with its
+    checks and verdict."""
+    base = None if model is None else model.get_weights()
+    if model is None:
+        model = keras_ref.build_model(list(config.layers), hidden_activation=config.hidden_activation,
+                                      output_activation=config.output_activation, loss=config.loss,
+                                      seed=config.seed, dtype=config.dtype)
     from compare.gradients import make_batch
     X, Y = make_batch(config.layers, config.loss, config.batch_size, config.seed)
     X, Y = X.astype(config.dtype), Y.astype(config.dtype)
@@ -354,7 +361,7 @@ def run(config: Config, module, layout: str) -> list[dict]:
     tol = tolerances.network(config.dtype, list(config.layers), len(X))
     runs = []
     for with_biases in (False, True):
-        weights, values, magnitudes = reference_run(config, model, X, Y, with_biases, rng)
+        weights, values, magnitudes = reference_run(config, model, X, Y, with_biases, rng, base)
         checks = Checks(len(X), list(config.layers), tol, {}, COLUMN_EQUATIONS if layout == "columns" else None)
         if layout == "columns":
             ref, checks.magnitudes = columns(values, magnitudes, len(X), config.layers[-1])
@@ -362,11 +369,35 @@ def run(config: Config, module, layout: str) -> list[dict]:
         else:
             checks.magnitudes = magnitudes
             check_rows(module, config, weights, values, X, Y, checks)
-        runs.append({"weights": "Keras's initial weights (zero biases)" if not with_biases else
+        first = "your model's weights" if base is not None else "Keras's initial weights (zero biases)"
+        runs.append({"weights": first if not with_biases else
                      f"biases drawn from N(0, {BIAS_SCALE}^2), seed {config.seed + 1}",
                      "passed": all(r["passed"] for r in checks.rows), "checks": checks.rows,
                      "first_divergence": checks.first_divergence(), "tolerance": tol})
     return runs
+
+
+def reference_model(config: Config, hidden_given: str | None):
+    """(your model, the config it implies): a chain of Dense layers with one hidden activation
+    (relu, tanh or sigmoid), a sigmoid output and binary cross-entropy, as the two layouts have."""
+    from compare.model import load
+    from scratch.layers import Dense
+    model, net = load(config.model)
+    if not all(isinstance(layer, Dense) for layer in net.layers):
+        raise ValueError(f"{config.model}: the reference model must be Dense layers only, got "
+                         + ", ".join(type(layer).__name__ for layer in net.layers))
+    hidden = {layer.activation.name for layer in net.layers[:-1]}
+    output = net.layers[-1].activation.name
+    if len(hidden) > 1 or not hidden <= {"relu", "tanh", "sigmoid"} or output != "sigmoid" or \
+            net.loss.name != "binary_crossentropy":
+        raise ValueError(f"{config.model}: the reference model must have one hidden activation of relu, tanh, "
+                         f"sigmoid, a sigmoid output and binary cross-entropy; it has {sorted(hidden)}, {output}, "
+                         f"{net.loss.name}")
+    hidden_activation = hidden.pop() if hidden else config.hidden_activation
+    if hidden_given is not None and hidden_given != hidden_activation:
+        raise ValueError(f"--hidden-activation {hidden_given}, but the model's hidden layers use {hidden_activation}")
+    return model, dataclasses.replace(config, layers=tuple(net.widths), hidden_activation=hidden_activation,
+                                      dtype=net.dtype)
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -421,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=positive_int, default=d.batch_size)
     p.add_argument("--seed", type=count, default=d.seed)
     p.add_argument("--dtype", choices=("float64", "float32"), default=d.dtype)
+    p.add_argument("--model", metavar="PATH", default=None,
+                   help="your own saved Keras model (Dense layers, one hidden activation, sigmoid output, binary "
+                        "cross-entropy) as the reference: its layers, dtype and weights replace the flags")
     p.add_argument("--detail", action="store_true", help="print every check of both runs")
     p.add_argument("--html", metavar="PATH", default=None,
                    help="write one self-contained HTML page: every check, with Keras's and your values")
@@ -447,11 +481,21 @@ def main(argv=None) -> int:
     if hidden not in ("relu", "tanh", "sigmoid"):
         return die(PROG, f"the file's HIDDEN_ACTIVATION {hidden!r} is not one of relu, tanh, sigmoid")
     config = Config(args.path, args.layout, tuple(args.layers), hidden, args.output_activation,
-                    args.loss, args.batch_size, args.seed, args.dtype)
+                    args.loss, args.batch_size, args.seed, args.dtype, args.model)
     device_name = chosen_device(args, parser)
+    from compare.twin import floatx_for
     from keras_ref.devices import placed
-    with placed(device_name):
-        runs = run(config, module, layout)
+    with contextlib.ExitStack() as loaded_under:
+        model = None
+        if config.model is not None:
+            try:
+                loaded_under.enter_context(floatx_for(config.model))
+                with placed(device_name):
+                    model, config = reference_model(config, args.hidden_activation)
+            except ValueError as e:
+                return die(PROG, str(e))
+        with placed(device_name):
+            runs = run(config, module, layout, model)
     passed = all(r["passed"] for r in runs)
     elapsed = time.perf_counter() - started
     print(f"{PROG}: {config.path}, layout {layout}{'' if config.layout else ' (detected)'}; reference: Keras "

@@ -112,3 +112,37 @@ def test_bad_files_and_flags_are_one_line_and_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         candidate.main([os.path.join(EXAMPLES, "columns_correct.py"), "--layers", "4"])
     assert exit_info.value.code == 2 and "--layers needs at least two sizes" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Users' own reference models, saved: relu and tanh hidden layers (float32), and one with BatchNormalization."""
+    from keras_ref import quiet
+    keras = quiet.keras()
+    folder = tmp_path_factory.mktemp("models")
+    paths = {}
+    for name, hidden in (("relu", [keras.layers.Dense(5, activation="relu")]),
+                         ("tanh", [keras.layers.Dense(5, activation="tanh"), keras.layers.Dense(5, activation="tanh")]),
+                         ("bn", [keras.layers.Dense(5, activation="relu"), keras.layers.BatchNormalization()])):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((3,)), *hidden, keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(loss="binary_crossentropy", optimizer="adam")
+        paths[name] = str(folder / f"{name}.keras")
+        model.save(paths[name])
+    return paths
+
+
+def test_your_own_model_is_the_reference(tmp_path, models):
+    code, report = run(tmp_path, "columns_correct.py", "--model", models["relu"])
+    assert code == 0 and report["runs"][0]["weights"] == "your model's weights"
+    assert report["config"]["layers"] == [3, 5, 1] and report["config"]["dtype"] == "float32"
+    code, report = run(tmp_path, "columns_tanh_derivative.py", "--model", models["tanh"], "--overwrite")
+    first = report["runs"][0]["first_divergence"]
+    assert code == 1 and (first["layer"], first["quantity"], first["function"]) == (2, "dZ2", "tanh_backward")
+
+
+def test_a_reference_model_the_layouts_cannot_express_is_refused(models, capsys):
+    one_line_exit_2(capsys, [os.path.join(EXAMPLES, "columns_correct.py"), "--model", models["bn"]],
+                    "the reference model must be Dense layers only, got Dense, BatchNormalization, Dense")
+    one_line_exit_2(capsys, [os.path.join(EXAMPLES, "columns_correct.py"), "--model", models["tanh"],
+                             "--hidden-activation", "relu"], "--hidden-activation relu, but the model's hidden layers")
