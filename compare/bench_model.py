@@ -208,7 +208,7 @@ def main(args, parser, started: float) -> int:
     if not os.path.isfile(args.model):
         return die(PROG, f"no model file at {args.model}")
     device_name = chosen_device(args, parser)
-    from compare.gradients import make_batch
+    from compare.cases import make_batch
     from compare.model import load
     from compare.twin import floatx_for
     from keras_ref.devices import placed

@@ -354,7 +354,7 @@ def run(config: Config, module, layout: str, model=None) -> list[dict]:
         model = keras_ref.build_model(list(config.layers), hidden_activation=config.hidden_activation,
                                       output_activation=config.output_activation, loss=config.loss,
                                       seed=config.seed, dtype=config.dtype)
-    from compare.gradients import make_batch
+    from compare.cases import make_batch
     X, Y = make_batch(config.layers, config.loss, config.batch_size, config.seed)
     X, Y = X.astype(config.dtype), Y.astype(config.dtype)
     rng = np.random.default_rng(config.seed + 1)

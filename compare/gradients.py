@@ -20,11 +20,13 @@ import compare  # starts the clock
 import keras_ref
 import scratch
 from scratch import tolerances
+from scratch.intermediates import bump
 from compare.cli import (
     Parser, add_compat_arguments, check_new_file, add_output_arguments, check_output, describe_quirks, list_of,
     add_device_arguments, chosen_device, config_from, count, positive_float,
 )
 from compare.diagnosis import describe_divergence, diagnose, render_layers
+from compare.cases import make_batch
 from compare.finite_differences import central_differences
 from compare.report import (
     Table, compare_named, tolerances_for, describe_failure, die, failures, json_report, versions, weight_names,
@@ -35,7 +37,6 @@ from compare.transfer import keras_to_scratch
 PROG = "compare.gradients"
 DEFAULT_LAYERS = (4, 6, 1)
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
-PERTURBATION = 1e-3
 
 
 @dataclass(frozen=True)
@@ -72,35 +73,15 @@ class Config:
                 for k, g in backprop.items()}
 
 
-def make_batch(layers, loss: str, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A fixed-seed batch X (m, n_0) ~ N(0, 1) and targets y (m, n_L) that suit ``loss``.
-
-    Values are float32-representable, so the float32 and float64 cases see the same data,
-    and so does ``model.fit`` (which casts float64 arrays to float32).
-    """
-    rng = np.random.default_rng(seed)
-    m, n_in, n_out = batch_size, layers[0], layers[-1]
-    X = rng.standard_normal((m, n_in))
-    if loss == "binary_crossentropy":
-        Y = rng.integers(0, 2, size=(m, n_out))
-    elif loss == "categorical_crossentropy":
-        Y = np.eye(n_out)[rng.integers(0, n_out, size=m)]
-    elif loss == "sparse_categorical_crossentropy":  # a class index a row
-        Y = rng.integers(0, n_out, size=(m, 1))
-    else:
-        Y = rng.uniform(0, 1, size=(m, n_out))
-    return X.astype(np.float32), Y.astype(np.float32)
-
-
 def perturbed(values: dict, key: str) -> dict:
-    """A copy of ``values`` with one element of ``values[key]`` moved by 1e-3 (||v|| + 1).
+    """A copy of ``values`` with one element of ``values[key]`` moved by 1e-3 (||v|| + 1)
+    (``scratch.intermediates.bump``, which moves the per-layer quantities the same way).
 
     The negative control: a deliberately wrong quantity that the comparison must report.
     """
     values = dict(values)
-    v = np.array(values[key], dtype=np.float64, copy=True)
-    v.flat[0] += PERTURBATION * (np.linalg.norm(v) + 1)
-    values[key] = v
+    values[key] = np.array(values[key], dtype=np.float64, copy=True)
+    bump(values[key])
     return values
 
 

@@ -75,7 +75,7 @@ def batch(config: Config, model, net) -> tuple[np.ndarray, np.ndarray, str]:
     """(X, Y, what they are): ``--data``'s first ``--batch-size`` training examples, or a fixed-seed batch."""
     n_in, n_out = net.widths[0], net.widths[-1]
     if config.data is None:
-        from compare.gradients import make_batch
+        from compare.cases import make_batch
         X, Y = make_batch((n_in, n_out), net.loss.name, config.batch_size, config.seed)
         return X, Y, f"a fixed-seed batch of {config.batch_size} (seed {config.seed})"
     if config.target is not None or config.data.endswith(".csv"):

@@ -323,7 +323,7 @@ def run(config: Config, progress=print) -> tuple[list[dict], list[dict]]:
 
 
 def _batch(config: Config):
-    from compare.gradients import make_batch
+    from compare.cases import make_batch
     return make_batch(config.layers, "binary_crossentropy", config.examples, config.seed)
 
 

@@ -96,7 +96,7 @@ class Pass:
 PERTURBATION = 1e-3
 
 
-def _bump(value: np.ndarray) -> None:
+def bump(value: np.ndarray) -> None:
     """The negative control, in place: the first entry moved by 1e-3 (||value|| + 1)."""
     value.flat[0] += PERTURBATION * (np.linalg.norm(value) + 1)
 
@@ -104,7 +104,7 @@ def _bump(value: np.ndarray) -> None:
 def layer_by_layer(net, X, y, perturb: str | None = None) -> Pass:
     """Run ``net`` forward in training mode on (X, y) and back, keeping every quantity.
 
-    ``perturb`` names one quantity to move (``_bump``) where it is made, before anything
+    ``perturb`` names one quantity to move (``bump``) where it is made, before anything
     downstream reads it: the negative control of a first-divergence report.  A ValueError if
     this pass has no such quantity.
     """
@@ -115,11 +115,11 @@ def layer_by_layer(net, X, y, perturb: str | None = None) -> Pass:
     for l, layer in enumerate(net.layers, 1):
         A = layer.forward(A, training=True)
         if perturb == f"Z{l}" and isinstance(layer, L.Dense):
-            _bump(layer.cache["Z"])
+            bump(layer.cache["Z"])
             A = layer.cache["A"] = layer.activation.forward(layer.cache["Z"])
         if perturb == f"A{l}":
             A = A.copy()
-            _bump(A)
+            bump(A)
             layer.cache["A"] = A
     caches = [layer.cache for layer in net.layers]
     Y = net.check_y(y, len(A))
@@ -127,10 +127,10 @@ def layer_by_layer(net, X, y, perturb: str | None = None) -> Pass:
 
     def put(name, layer, pass_, value, stem=None, magnitude=None):
         if name == perturb and name[0] == "d":  # backward: moved where it is made, so downstream sees it
-            _bump(value)
+            bump(value)
         values[name] = np.array(value, copy=True)
         if name == perturb and name == "loss":
-            _bump(values[name])
+            bump(values[name])
         where[name] = Quantity(name, layer, pass_, EQUATIONS[stem or name.rstrip("0123456789")])
         if magnitude is not None:
             magnitudes[name] = magnitude

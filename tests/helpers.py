@@ -15,7 +15,7 @@ FD_STEP = 1e-6
 
 def make_xy(layers, loss, m=16, seed=1):
     """A float32-representable batch whose targets suit ``loss``."""
-    from compare.gradients import make_batch
+    from compare.cases import make_batch
     return make_batch(tuple(layers), loss, m, seed)
 
 

@@ -13,7 +13,8 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import numpy as np  # noqa: E402
 
 import keras_ref  # noqa: E402
-from compare.gradients import main as gradients_main, make_batch  # noqa: E402
+from compare.cases import make_batch  # noqa: E402
+from compare.gradients import main as gradients_main  # noqa: E402
 from keras_ref.devices import resolve_device, visible_devices  # noqa: E402
 
 out = {"visible": visible_devices()}

@@ -1,0 +1,24 @@
+"""The batches every command compares on: one place makes them."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def make_batch(layers, loss: str, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed-seed batch X (m, n_0) ~ N(0, 1) and targets y (m, n_L) that suit ``loss``.
+
+    Values are float32-representable, so the float32 and float64 cases see the same data,
+    and so does ``model.fit`` (which casts float64 arrays to float32).
+    """
+    rng = np.random.default_rng(seed)
+    m, n_in, n_out = batch_size, layers[0], layers[-1]
+    X = rng.standard_normal((m, n_in))
+    if loss == "binary_crossentropy":
+        Y = rng.integers(0, 2, size=(m, n_out))
+    elif loss == "categorical_crossentropy":
+        Y = np.eye(n_out)[rng.integers(0, n_out, size=m)]
+    elif loss == "sparse_categorical_crossentropy":  # a class index a row
+        Y = rng.integers(0, n_out, size=(m, 1))
+    else:
+        Y = rng.uniform(0, 1, size=(m, n_out))
+    return X.astype(np.float32), Y.astype(np.float32)
