@@ -96,7 +96,7 @@ def load_candidate(path: str):
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except Exception as e:
+    except (Exception, SystemExit) as e:  # a file that calls exit() has not been checked: not exit 0
         raise ValueError(f"{path} could not be loaded: {type(e).__name__}: {e}") from None
     return module
 
@@ -110,7 +110,7 @@ def rows_object(module):
             if isinstance(value, type):
                 try:
                     return value()
-                except Exception as e:
+                except (Exception, SystemExit) as e:
                     raise ValueError(f"class {name} could not be made with no arguments: {type(e).__name__}: {e}")
             return value
     return None
@@ -150,7 +150,7 @@ class Checks:
         a = np.asarray(reference, dtype=np.float64)
         try:
             value = produce()
-        except Exception as e:
+        except (Exception, SystemExit) as e:  # whatever the candidate does is reported, exit() included
             where = traceback.extract_tb(e.__traceback__)[-1]
             self.rows.append(row | {"passed": False, "kind": "raised", "factor": None,
                                     "hint": f"{function} raised {type(e).__name__}: {e} (line {where.lineno} of "
@@ -386,6 +386,13 @@ def reference_model(config: Config, hidden_given: str | None):
     if not all(isinstance(layer, Dense) for layer in net.layers):
         raise ValueError(f"{config.model}: the reference model must be Dense layers only, got "
                          + ", ".join(type(layer).__name__ for layer in net.layers))
+    for l, layer in enumerate(net.layers, 1):
+        if not layer.use_bias or layer.kernel_regularizer is not None:
+            raise ValueError(f"{config.model}: layer {l} has {'no bias' if not layer.use_bias else 'a regularizer'}; "
+                             "the layouts' W[l], b[l] and cost have every bias and no penalty")
+    if net.loss.config.get("from_logits") or net.loss.config.get("label_smoothing"):
+        raise ValueError(f"{config.model}: its loss has settings {net.loss.config}; the layouts' cost is plain "
+                         "binary cross-entropy on the sigmoid's output")
     hidden = {layer.activation.name for layer in net.layers[:-1]}
     output = net.layers[-1].activation.name
     if len(hidden) > 1 or not hidden <= {"relu", "tanh", "sigmoid"} or output != "sigmoid" or \

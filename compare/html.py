@@ -47,13 +47,16 @@ def matrix(a) -> str:
     if a.ndim == 0:
         return f'<span class="m">{a:.6g}</span>'
     shape = " x ".join(map(str, a.shape))
+    flattened = a.ndim > 2
+    if flattened:  # shown as its rows of the last axis
+        a = a.reshape(-1, a.shape[-1])
     column = a.ndim == 2 and a.shape[1] == 1 and a.shape[0] > 1  # a column, shown as a row
     rows = a.T if column else a if a.ndim == 2 else a[None, :]
     full = a.size <= FULL
     shown = rows if full else rows[:HEAD_ROWS]
     cells = [row if full or len(row) <= 8 else row[:8] for row in shown]
     body = "".join("<tr>" + "".join(f"<td>{v:.4g}</td>" for v in row) + "</tr>" for row in cells)
-    note = (f"{shape}, shown as a row" if column else "") if full else (
+    note = (f"{shape}, shown as a row" if column else f"{shape}, as rows" if flattened else "") if full else (
         f"{shape}{', as a row' if column else ''}, norm {np.linalg.norm(a):.4g}, "
         f"range [{np.nanmin(a):.4g}, {np.nanmax(a):.4g}]; "
         f"the first {'entries' if column else f'{HEAD_ROWS} rows' + (', 8 columns' if rows.shape[1] > 8 else '')}")

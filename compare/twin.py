@@ -127,13 +127,20 @@ def nodes(config, depth: int = 0):
 
 def file_dtype(config: dict) -> str | None:
     """The one dtype a model file's layers compute in (their dtype policies' names, or a legacy
-    ``.h5``'s strings), or None when they name none or several.  The model's own policy is not
-    read: a model built under a float32 ``floatx()`` says float32 around float64 layers."""
+    ``.h5``'s strings), or None when they name none or several.  Neither the model's own policy
+    nor its input layer's dtype is read: built under a float32 ``floatx()``, both say float32
+    around float64 layers (which cast their inputs).  Any shape of JSON is read without error."""
+    inner = config.get("config") if isinstance(config, dict) else None
+    layers = inner.get("layers") if isinstance(inner, dict) else None
     found = set()
-    for layer in (config.get("config") or {}).get("layers") or []:
-        dtype = (layer.get("config") or {}).get("dtype") if isinstance(layer, dict) else None
+    for layer in layers if isinstance(layers, list) else []:
+        if not isinstance(layer, dict) or layer.get("class_name") == "InputLayer":
+            continue
+        settings = layer.get("config")
+        dtype = settings.get("dtype") if isinstance(settings, dict) else None
         if isinstance(dtype, dict):
-            dtype = (dtype.get("config") or {}).get("name")
+            policy = dtype.get("config")
+            dtype = policy.get("name") if isinstance(policy, dict) else None
         if isinstance(dtype, str):
             found.add(dtype)
     return found.pop() if len(found) == 1 else None
@@ -173,7 +180,12 @@ def floatx_for(path: str, choice: str = "auto"):
     refuses).  ``auto`` loads it as it was most likely trained: under its own dtype.
     """
     keras = quiet.keras()
-    chosen = file_dtype(file_config(path)) if choice == "auto" else choice
+    if choice == "auto":
+        config = file_config(path)
+        check_file_config(config)  # refused here, in one line, before anything reads it further
+        chosen = file_dtype(config)
+    else:
+        chosen = choice
     before = keras.config.floatx()
     if chosen in ("float32", "float64"):
         keras.config.set_floatx(chosen)

@@ -112,3 +112,18 @@ def test_a_model_mode_bad_input_is_one_line_and_exit_2(saved_model, tmp_path, ca
         bench.main(["--model", saved_model, "--batch-sizes", "64", "--samples", "32"])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "training batch size 64 must be at most --samples 32" in err
+
+
+def test_an_engine_that_computes_something_else_is_reported(saved_model, monkeypatch, capsys):
+    """The negative control of the output check: onnxruntime's output moved by 1."""
+    from compare import bench_model
+    real = bench_model.engines
+
+    def moved(model, net, threads):
+        found, left_out = real(model, net, threads)
+        found["onnxruntime"] = lambda X, run=found["onnxruntime"]: run(X) + 1
+        return found, left_out
+    monkeypatch.setattr(bench_model, "engines", moved)
+    assert bench.main(["--model", saved_model, *MODEL_ARGS]) == 1
+    out = capsys.readouterr().out
+    assert "onnxruntime output against twin.predict's" in out and "OUTSIDE the network's tolerance" in out

@@ -122,6 +122,8 @@ def models(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     paths = {}
     for name, hidden in (("relu", [keras.layers.Dense(5, activation="relu")]),
+                         ("nobias", [keras.layers.Dense(5, activation="relu", use_bias=False)]),
+                         ("l2", [keras.layers.Dense(5, activation="relu", kernel_regularizer=keras.regularizers.L2(0.1))]),
                          ("tanh", [keras.layers.Dense(5, activation="tanh"), keras.layers.Dense(5, activation="tanh")]),
                          ("bn", [keras.layers.Dense(5, activation="relu"), keras.layers.BatchNormalization()])):
         keras.utils.set_random_seed(0)
@@ -129,6 +131,11 @@ def models(tmp_path_factory):
         model.compile(loss="binary_crossentropy", optimizer="adam")
         paths[name] = str(folder / f"{name}.keras")
         model.save(paths[name])
+    smoothed = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5, activation="relu"),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+    smoothed.compile(loss=keras.losses.BinaryCrossentropy(label_smoothing=0.2), optimizer="adam")
+    paths["smoothed"] = str(folder / "smoothed.keras")
+    smoothed.save(paths["smoothed"])
     return paths
 
 
@@ -146,3 +153,25 @@ def test_a_reference_model_the_layouts_cannot_express_is_refused(models, capsys)
                     "the reference model must be Dense layers only, got Dense, BatchNormalization, Dense")
     one_line_exit_2(capsys, [os.path.join(EXAMPLES, "columns_correct.py"), "--model", models["tanh"],
                              "--hidden-activation", "relu"], "--hidden-activation relu, but the model's hidden layers")
+    for name, message in (("nobias", "layer 1 has no bias"), ("l2", "layer 1 has a regularizer"),
+                          ("smoothed", "its loss has settings")):
+        one_line_exit_2(capsys, [os.path.join(EXAMPLES, "columns_correct.py"), "--model", models[name]], message)
+
+
+def test_a_candidate_that_calls_exit_is_not_a_pass(tmp_path, capsys):
+    one_line_exit_2(capsys, [write(tmp_path, "leaves.py", "import sys\nsys.exit(0)\n")],
+                    "could not be loaded: SystemExit")
+    path = write(tmp_path, "exits.py", CORRECT + "def L_model_backward(AL, Y, caches):\n    raise SystemExit(0)\n")
+    code, report = run(tmp_path, path)
+    rows = [c for c in report["runs"][0]["checks"] if c["function"] == "L_model_backward"]
+    assert code == 1 and rows and all(c["kind"] == "raised" and "SystemExit" in c["hint"] for c in rows)
+
+
+def test_a_value_of_more_than_two_dimensions_is_reported_and_drawn(tmp_path):
+    path = write(tmp_path, "cube.py", CORRECT + "_lb = linear_backward\n"
+                                                "def linear_backward(dZ, cache):\n"
+                                                "    dA, dW, db = _lb(dZ, cache)\n"
+                                                "    return dA, dW[None], db\n")
+    html = tmp_path / "cube.html"
+    assert candidate.main([path, "--html", str(html)]) == 1
+    assert "1 x 1 x 6" in html.read_text()

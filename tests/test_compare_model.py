@@ -117,6 +117,27 @@ def test_bad_files_are_refused_in_one_line(keras, saved, tmp_path, capsys):
     bare.save(tmp_path / "bare.keras")
     one_line_exit_2(capsys, [str(tmp_path / "bare.keras")], "uncompiled model: give its loss with --loss")
     assert cmd.main([str(tmp_path / "bare.keras"), "--loss", "binary_crossentropy", "--steps", "3"]) == 0
+    # configs of every shape are refused in one line, before anything reads them further
+    import zipfile
+    for i, config in enumerate(['[]', '{"config": "x"}', '{"class_name": "Sequential", "config": {"layers": ["x"]}}',
+                                '{"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", '
+                                '"config": {"dtype": {"config": "x"}}}]}}']):
+        with zipfile.ZipFile(tmp_path / f"odd{i}.keras", "w") as z:
+            z.writestr("config.json", config)
+        code = cmd.main([str(tmp_path / f"odd{i}.keras")])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and err.startswith("compare.model: error: "), (config, err)
+
+
+def test_float64_layers_behind_a_float32_input_load_as_float64(keras, tmp_path, capsys):
+    """A model built under float32 floatx() with float64 layers: its input layer and its own policy
+    say float32, its layers float64; --floatx auto reads the layers."""
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="tanh", dtype="float64"),
+                              keras.layers.Dense(1, activation="sigmoid", dtype="float64")])
+    model.compile(loss="binary_crossentropy", optimizer="adam")
+    model.save(tmp_path / "mixed.keras")
+    assert cmd.main([str(tmp_path / "mixed.keras"), "--steps", "2"]) == 0
+    assert "float64, loss binary_crossentropy" in capsys.readouterr().out and keras.config.floatx() == "float32"
 
 
 def test_a_lambda_that_would_write_a_file_never_runs(keras, tmp_path, capsys):
