@@ -58,6 +58,8 @@ from scratch.intermediates import EQUATIONS
 PROG = "compare.candidate"
 LAYOUTS = ("columns", "rows")
 ROWS_METHODS = ("set_weights", "predict", "loss_and_gradients")
+#: The output activations the layouts have, each with its loss.
+HEADS = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy"}
 #: The lecture's equations in the columns layout (its "summary of gradient descent" slide).
 COLUMN_EQUATIONS = {
     "Z": "Z[l] = W[l] A[l-1] + b[l]",
@@ -250,11 +252,12 @@ def check_columns(module, config: Config, weights: list, ref: dict, X, Y, checks
     A = {0: X.T, **{l: ref[f"A{l}"] for l in range(1, L + 1)}}
     has = {name: callable(getattr(module, name, None)) for name in (
         "linear_forward", "linear_activation_forward", "linear_backward", "linear_activation_backward",
-        "compute_cost", "sigmoid", "relu", "tanh", "sigmoid_backward", "relu_backward", "tanh_backward")}
+        "compute_cost", "sigmoid", "relu", "tanh", "softmax", "sigmoid_backward", "relu_backward", "tanh_backward",
+        "softmax_backward")}
     dA = dict(ref)
-    if f"dA{L}" not in ref and config.output_activation == "sigmoid" and config.loss == "binary_crossentropy":
-        AL, Yc = ref[f"A{L}"], Y.T  # the assignments' dAL: the loss's derivative, per example
-        dA[f"dA{L}"] = -(Yc / AL - (1 - Yc) / (1 - AL))
+    if f"dA{L}" not in ref:  # the assignments' dAL: the loss's derivative, per example
+        AL, Yc = ref[f"A{L}"], Y.T
+        dA[f"dA{L}"] = -Yc / AL if config.loss == "categorical_crossentropy" else -(Yc / AL - (1 - Yc) / (1 - AL))
     whole = {}
 
     def run_whole():
@@ -364,7 +367,9 @@ def run(config: Config, module, layout: str, model=None) -> list[dict]:
         weights, values, magnitudes = reference_run(config, model, X, Y, with_biases, rng, base)
         checks = Checks(len(X), list(config.layers), tol, {}, COLUMN_EQUATIONS if layout == "columns" else None)
         if layout == "columns":
-            ref, checks.magnitudes = columns(values, magnitudes, len(X), config.layers[-1])
+            # binary cross-entropy averages its output units where the layouts' cost sums them
+            units = config.layers[-1] if config.loss == "binary_crossentropy" else 1
+            ref, checks.magnitudes = columns(values, magnitudes, len(X), units)
             check_columns(module, config, weights, ref, X, Y, checks)
         else:
             checks.magnitudes = magnitudes
@@ -391,20 +396,19 @@ def reference_model(config: Config, hidden_given: str | None):
             raise ValueError(f"{config.model}: layer {l} has {'no bias' if not layer.use_bias else 'a regularizer'}; "
                              "the layouts' W[l], b[l] and cost have every bias and no penalty")
     if net.loss.config.get("from_logits") or net.loss.config.get("label_smoothing"):
-        raise ValueError(f"{config.model}: its loss has settings {net.loss.config}; the layouts' cost is plain "
-                         "binary cross-entropy on the sigmoid's output")
+        raise ValueError(f"{config.model}: its loss has settings {net.loss.config}; the layouts' cost is the plain "
+                         "cross-entropy of the output")
     hidden = {layer.activation.name for layer in net.layers[:-1]}
     output = net.layers[-1].activation.name
-    if len(hidden) > 1 or not hidden <= {"relu", "tanh", "sigmoid"} or output != "sigmoid" or \
-            net.loss.name != "binary_crossentropy":
+    if len(hidden) > 1 or not hidden <= {"relu", "tanh", "sigmoid"} or HEADS.get(output) != net.loss.name:
         raise ValueError(f"{config.model}: the reference model must have one hidden activation of relu, tanh, "
-                         f"sigmoid, a sigmoid output and binary cross-entropy; it has {sorted(hidden)}, {output}, "
-                         f"{net.loss.name}")
+                         f"sigmoid, and a sigmoid output with binary cross-entropy or a softmax with categorical "
+                         f"cross-entropy; it has {sorted(hidden)}, {output}, {net.loss.name}")
     hidden_activation = hidden.pop() if hidden else config.hidden_activation
     if hidden_given is not None and hidden_given != hidden_activation:
         raise ValueError(f"--hidden-activation {hidden_given}, but the model's hidden layers use {hidden_activation}")
     return model, dataclasses.replace(config, layers=tuple(net.widths), hidden_activation=hidden_activation,
-                                      dtype=net.dtype)
+                                      output_activation=output, loss=net.loss.name, dtype=net.dtype)
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -454,8 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden-activation", choices=("relu", "tanh", "sigmoid"), default=None,
                    help="the hidden layers' activation (default: the file's HIDDEN_ACTIVATION if it sets one, "
                         "else relu, as the assignments' L_model_forward)")
-    p.add_argument("--output-activation", choices=("sigmoid",), default=d.output_activation)
-    p.add_argument("--loss", choices=("binary_crossentropy",), default=d.loss)
+    p.add_argument("--output-activation", choices=tuple(HEADS), default=None,
+                   help="the output layer's activation, with its loss (sigmoid: binary cross-entropy, softmax: "
+                        "categorical cross-entropy); default: the file's OUTPUT_ACTIVATION if it sets one, else sigmoid")
     p.add_argument("--batch-size", type=positive_int, default=d.batch_size)
     p.add_argument("--seed", type=count, default=d.seed)
     p.add_argument("--dtype", choices=("float64", "float32"), default=d.dtype)
@@ -487,8 +492,11 @@ def main(argv=None) -> int:
     hidden = args.hidden_activation or getattr(module, "HIDDEN_ACTIVATION", Config.hidden_activation)
     if hidden not in ("relu", "tanh", "sigmoid"):
         return die(PROG, f"the file's HIDDEN_ACTIVATION {hidden!r} is not one of relu, tanh, sigmoid")
-    config = Config(args.path, args.layout, tuple(args.layers), hidden, args.output_activation,
-                    args.loss, args.batch_size, args.seed, args.dtype, args.model)
+    output = args.output_activation or getattr(module, "OUTPUT_ACTIVATION", Config.output_activation)
+    if output not in HEADS:
+        return die(PROG, f"the file's OUTPUT_ACTIVATION {output!r} is not one of {', '.join(HEADS)}")
+    config = Config(args.path, args.layout, tuple(args.layers), hidden, output, HEADS[output],
+                    args.batch_size, args.seed, args.dtype, args.model)
     device_name = chosen_device(args, parser)
     from compare.twin import floatx_for
     from keras_ref.devices import placed

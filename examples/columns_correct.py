@@ -4,13 +4,14 @@ columns, X is (n_0, m) and Y is (n_L, m).
 
     python -m compare.candidate examples/columns_correct.py
 
-Hidden layers use HIDDEN_ACTIVATION ("relu", "tanh" or "sigmoid"), the output a sigmoid, and
-the cost is binary cross-entropy.  dZ and dA carry no 1/m; dW and db do, as on the lecture's
+Hidden layers use HIDDEN_ACTIVATION ("relu", "tanh" or "sigmoid"), the output OUTPUT_ACTIVATION:
+a sigmoid with binary cross-entropy, or a softmax with categorical cross-entropy.  dZ and dA carry no 1/m; dW and db do, as on the lecture's
 "summary of gradient descent" slide: dZ[L] = A[L] - Y, dW[L] = (1/m) dZ[L] A[L-1]^T.
 """
 import numpy as np
 
 HIDDEN_ACTIVATION = "relu"
+OUTPUT_ACTIVATION = "sigmoid"  # or "softmax", with categorical cross-entropy
 
 
 def sigmoid(Z):
@@ -24,6 +25,11 @@ def relu(Z):
 
 def tanh(Z):
     return np.tanh(Z), Z
+
+
+def softmax(Z):
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True), Z
 
 
 def sigmoid_backward(dA, cache):
@@ -40,8 +46,13 @@ def tanh_backward(dA, cache):
     return dA * (1 - t ** 2)
 
 
-FORWARD = {"sigmoid": sigmoid, "relu": relu, "tanh": tanh}
-BACKWARD = {"sigmoid": sigmoid_backward, "relu": relu_backward, "tanh": tanh_backward}
+def softmax_backward(dA, cache):
+    A = softmax(cache)[0]
+    return A * (dA - np.sum(dA * A, axis=0, keepdims=True))
+
+
+FORWARD = {"sigmoid": sigmoid, "relu": relu, "tanh": tanh, "softmax": softmax}
+BACKWARD = {"sigmoid": sigmoid_backward, "relu": relu_backward, "tanh": tanh_backward, "softmax": softmax_backward}
 
 
 def linear_forward(A_prev, W, b):
@@ -59,7 +70,7 @@ def L_model_forward(X, parameters):
     caches, A = [], X
     L = len(parameters) // 2
     for l in range(1, L + 1):
-        activation = "sigmoid" if l == L else HIDDEN_ACTIVATION
+        activation = OUTPUT_ACTIVATION if l == L else HIDDEN_ACTIVATION
         A, cache = linear_activation_forward(A, parameters[f"W{l}"], parameters[f"b{l}"], activation)
         caches.append(cache)
     return A, caches
@@ -67,6 +78,8 @@ def L_model_forward(X, parameters):
 
 def compute_cost(AL, Y):
     m = Y.shape[1]
+    if OUTPUT_ACTIVATION == "softmax":
+        return float(-np.sum(Y * np.log(AL)) / m)
     return float(-np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)) / m)
 
 
@@ -88,10 +101,10 @@ def linear_activation_backward(dA, cache, activation):
 def L_model_backward(AL, Y, caches):
     grads = {}
     L = len(caches)
-    dAL = -(Y / AL - (1 - Y) / (1 - AL))
+    dAL = -Y / AL if OUTPUT_ACTIVATION == "softmax" else -(Y / AL - (1 - Y) / (1 - AL))
     current = dAL
     for l in range(L, 0, -1):
-        activation = "sigmoid" if l == L else HIDDEN_ACTIVATION
+        activation = OUTPUT_ACTIVATION if l == L else HIDDEN_ACTIVATION
         dA_prev, dW, db = linear_activation_backward(current, caches[l - 1], activation)
         grads[f"dA{l - 1}"], grads[f"dW{l}"], grads[f"db{l}"] = dA_prev, dW, db
         current = dA_prev

@@ -175,3 +175,18 @@ def test_a_value_of_more_than_two_dimensions_is_reported_and_drawn(tmp_path):
     html = tmp_path / "cube.html"
     assert candidate.main([path, "--html", str(html)]) == 1
     assert "1 x 1 x 6" in html.read_text()
+
+
+def test_a_softmax_output_with_categorical_cross_entropy(tmp_path):
+    """The file's OUTPUT_ACTIVATION picks the head: softmax, categorical cross-entropy, whose cost
+    sums the classes as Keras's does (no n_out factor), and dAL = -Y / AL."""
+    softmax = "OUTPUT_ACTIVATION = 'softmax'\n"
+    code, report = run(tmp_path, write(tmp_path, "soft.py", CORRECT + softmax), "--layers", "4,6,3")
+    assert code == 0 and report["config"]["loss"] == "categorical_crossentropy"
+    assert {c["function"] for c in report["runs"][1]["checks"]} >= {"softmax", "softmax_backward", "compute_cost"}
+    wrong = write(tmp_path, "soft_m.py", f"exec(open({os.path.join(EXAMPLES, 'columns_missing_1_over_m.py')!r})"
+                                         f".read().replace('__file__', {repr(repr(os.path.join(EXAMPLES, 'x.py')))}))\n" + softmax)
+    code, report = run(tmp_path, wrong, "--layers", "4,6,3", "--overwrite")
+    first = report["runs"][0]["first_divergence"]
+    assert code == 1 and (first["quantity"], first["function"], first["kind"]) == ("dW2", "linear_backward", "factor")
+    assert first["factor"] == pytest.approx(M)
