@@ -15,11 +15,12 @@ when left out, and reported):
   (grads in Keras's order), and optionally ``intermediates(X, y) -> {"Z1", "A1", "dA1", ...}``
   (Keras's scale: dA and dZ carry the 1/m).
 
-The reference is a float64 Keras model built from ``--layers``, ``--hidden-activation``,
-``--output-activation`` and ``--loss``, run layer by layer (``keras_ref.intermediates``).
-Its weights go to the candidate in its layout.  Keras starts biases at zero, which would
-hide a forgotten bias, so everything runs twice: with Keras's initial weights, then with
-biases drawn from N(0, 0.5^2).
+The reference is a Keras model (float64 unless ``--dtype``) built from ``--layers``,
+``--hidden-activation`` and ``--output-activation`` (sigmoid with binary cross-entropy, or
+softmax with categorical cross-entropy), or your own saved one (``--model``), run layer by
+layer (``keras_ref.intermediates``).  Its weights go to the candidate in its layout.  Keras
+starts biases at zero, which would hide a forgotten bias, so everything runs twice: with
+Keras's initial weights (or your model's), then with biases drawn from N(0, 0.5^2).
 
 **Shadow mode.**  Each per-layer function your file has is also called alone, on Keras's own
 inputs for that layer, so that one wrong layer does not make every later one look wrong.  A
@@ -384,7 +385,7 @@ def run(config: Config, module, layout: str, model=None) -> list[dict]:
 
 def reference_model(config: Config, hidden_given: str | None):
     """(your model, the config it implies): a chain of Dense layers with one hidden activation
-    (relu, tanh or sigmoid), a sigmoid output and binary cross-entropy, as the two layouts have."""
+    (relu, tanh or sigmoid) and one of HEADS with its loss, as the two layouts have."""
     from compare.model import load
     from scratch.layers import Dense
     model, net = load(config.model)
