@@ -6,9 +6,9 @@ import pytest
 #: Modules whose assertions depend on how BLAS rounds: .ci/run runs them again under other
 #: OpenBLAS kernels and one thread (``pytest -m numerics``).
 NUMERICS = {
-    "test_activations", "test_compare_gradients", "test_compare_model", "test_compare_signal", "test_compare_training",
-    "test_layers", "test_losses", "test_network", "test_onnx_twin", "test_optimizers", "test_parity", "test_training",
-    "test_twin",
+    "test_activations", "test_compare_candidate", "test_compare_gradients", "test_compare_model", "test_compare_signal",
+    "test_compare_training", "test_intermediates", "test_layers", "test_losses", "test_network", "test_onnx_twin",
+    "test_optimizers", "test_parity", "test_training", "test_twin",
 }
 
 
