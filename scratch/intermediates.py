@@ -146,17 +146,12 @@ def layer_by_layer(net, X, y, perturb: str | None = None) -> Pass:
     put("loss", 0, "loss", net.compute_loss(Y, caches))
 
     n = len(net.layers)
-    out = caches[-1]
     dA = M_dA = dZ = M_dZ = None
-    if net._logits_loss:  # the loss reads Z_L: the pass starts at dZ_L, as Keras's does
-        P = out["A"] if net._link is None else net._link.forward(out["Z"])
-        y_term = net.loss.gradient_from_logits(Y, np.zeros_like(P))
-        dZ = net.loss.gradient_from_logits(Y, P)
-        M_dZ = np.abs(dZ - y_term) + np.abs(y_term)
+    G, at_logits, M_G = net.output_gradient(Y, magnitude=True)
+    if at_logits:  # the loss reads Z_L: the pass starts at dZ_L, as Keras's does
+        dZ, M_dZ = G, M_G
     else:  # the pass starts at dA_L, from the loss
-        dA = net.loss.gradient(Y, out["A"])
-        M_dA = (net.loss.gradient_magnitude(Y, out["A"]) if net.loss.gradient_magnitude is not None
-                else np.abs(dA))
+        dA, M_dA = G, M_G
         put(f"dA{n}", n, "backward", dA, "dA_loss", M_dA)
     for l in range(n, 0, -1):
         layer = net.layers[l - 1]

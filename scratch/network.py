@@ -287,16 +287,35 @@ class Network:
         Y = np.asarray(Y, dtype=self.dtype)
         for layer, cache in zip(self.layers, caches):
             layer.cache = cache
-        out, last = caches[-1], self.layers[-1]
-        first = len(self.layers) == 1
-        if self._logits_loss:
-            P = out["A"] if self._link is None else self._link.forward(out["Z"])
-            dA = last.backward_from_logits(self.loss.gradient_from_logits(Y, P), need_dA_prev=not first)
-        else:
-            dA = last.backward(self.loss.gradient(Y, out["A"]), need_dA_prev=not first)
+        last, first = self.layers[-1], len(self.layers) == 1
+        G, at_logits = self.output_gradient(Y)
+        dA = (last.backward_from_logits if at_logits else last.backward)(G, need_dA_prev=not first)
         for i in reversed(range(len(self.layers) - 1)):
             dA = self.layers[i].backward(dA, need_dA_prev=i > 0)
         return [g.copy() for g in self._grad_views] if copy else list(self._grad_views)
+
+    def output_gradient(self, Y, magnitude: bool = False):
+        """Where backpropagation starts, from the last layer's cache: ``(G, at_logits)``, and with
+        ``magnitude`` also the sum of |terms| of each entry of G.
+
+        Where Keras reads the logits, G = dZ_L = (P - Y) / (m n_L) (P the cached A_L, or the loss's
+        link of Z_L for a crossed pair), whose terms are |P term| + |Y term| (the gradient is
+        linear in P).  Else G = dA_L from the loss, its terms the loss's ``gradient_magnitude``
+        (|A| + |Y| for mean squared error) or |dA_L|."""
+        Y = np.asarray(Y, dtype=self.dtype)
+        out = self.layers[-1].cache
+        if self._logits_loss:
+            P = out["A"] if self._link is None else self._link.forward(out["Z"])
+            G = self.loss.gradient_from_logits(Y, P)
+            if not magnitude:
+                return G, True
+            y_term = self.loss.gradient_from_logits(Y, np.zeros_like(P))
+            return G, True, np.abs(G - y_term) + np.abs(y_term)
+        G = self.loss.gradient(Y, out["A"])
+        if not magnitude:
+            return G, False
+        terms = self.loss.gradient_magnitude
+        return G, False, terms(Y, out["A"]) if terms is not None else np.abs(G)
 
     def gradient_magnitudes(self, Y) -> list[np.ndarray]:
         """For each gradient of the last ``backward``, in its order: the sum of the absolute values
@@ -306,16 +325,9 @@ class Network:
         computations of a gradient g differ by at most about N eps times this, however much g's
         terms cancel (``scratch.tolerances.gradients``).  Reads the layers' caches."""
         Y = np.asarray(Y, dtype=self.dtype)
-        out, last = self.layers[-1].cache, self.layers[-1]
-        if self._logits_loss:  # the loss's gradient at the logits is linear in P: (c P - Y') / s
-            P = out["A"] if self._link is None else self._link.forward(out["Z"])
-            y_term = self.loss.gradient_from_logits(Y, np.zeros_like(P))
-            p_term = self.loss.gradient_from_logits(Y, P) - y_term
-            M, grads = last.backward_magnitude_from_logits(np.abs(p_term) + np.abs(y_term))
-        elif self.loss.gradient_magnitude is not None:  # dA_L's terms cancel: A - Y
-            M, grads = last.backward_magnitude(self.loss.gradient_magnitude(Y, out["A"]))
-        else:
-            M, grads = last.backward_magnitude(np.abs(self.loss.gradient(Y, out["A"])))
+        last = self.layers[-1]
+        _, at_logits, M_G = self.output_gradient(Y, magnitude=True)
+        M, grads = (last.backward_magnitude_from_logits if at_logits else last.backward_magnitude)(M_G)
         magnitudes = [grads]
         for layer in reversed(self.layers[:-1]):
             M, grads = layer.backward_magnitude(M)
