@@ -81,14 +81,12 @@ def classify(reference, candidate, tol: float, m: int, n_out: int, kink_mask=Non
 def compare_passes(reference: dict, candidate, tol: float, m: int, widths: list[int], kinks: dict | None = None) -> dict:
     """``{"rows": [...], "first_divergence": {...} or None, "values": {"keras": ..., "twin": ...}}``.
 
-    ``candidate`` is a ``scratch.intermediates.Pass``; its names set the order.  A quantity only
-    one side has (a normalization's x̂, which Keras does not make) is left out.  ``widths`` are the
+    ``candidate`` is a ``scratch.intermediates.Pass``; its names set the order.  A quantity the
+    reference lacks is a failure of kind ``missing``; one only the reference has (dA0) is left out.  ``widths`` are the
     layers' output widths (``net.widths``); ``kinks`` maps a layer to where its activation has kinks.
     """
     rows, first = [], None
     for name, where in candidate.where.items():
-        if name not in reference and name.startswith(("xhat", "mask")):
-            continue  # tensors Keras does not make: compared through what they feed
         row = where.as_dict()
         if name not in reference:  # Keras's pass lacks a quantity it should have: a failure, not a skip
             row |= {"max_abs": float("inf"), "max_rel": float("inf"), "rel_diff": float("inf"),

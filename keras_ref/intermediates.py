@@ -12,8 +12,8 @@ gradient of each trainable weight.
 Names as ``scratch.intermediates`` gives them (layer l counted from 1 over the model's layers,
 the input left out): ``Z{l}``, ``A{l}``, ``loss``, ``dA{l}``, ``dZ{l}``, ``dW{l}``, ``db{l}``,
 ``dgamma{l}``, ``dbeta{l}``.  dA of the output is absent where the loss reads its logits, as
-there no path leads from the loss to A.  (A normalization's x̂ and a Dropout mask are not
-tensors Keras makes, and are not given.)
+there no path leads from the loss to A.  A normalization's x̂ and a Dropout layer's mask,
+which Keras computes inside the layer, are read beside it (``side_quantities``).
 
 Running the layers in training mode has their side effects: a BatchNormalization layer
 updates its moving statistics, and Dropout draws its next masks.
@@ -36,12 +36,35 @@ def chain(model) -> list:
     return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
 
 
+def side_quantities(layer, A_prev, l: int) -> dict[str, np.ndarray]:
+    """What a layer computes inside itself, in training mode, read without changing what it does:
+
+    - a normalization's x̂ = (A_prev - mean) / sqrt(var + epsilon), from ``keras.ops.moments`` over
+      the batch (BatchNormalization) or the features (LayerNormalization), as the layer takes them;
+    - a Dropout layer's mask (1 where a unit is kept): a dropout of ones drawn with the layer's
+      seed generator, which is then set back, so the layer draws the same mask.
+    """
+    if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.LayerNormalization)):
+        axes = [0] if isinstance(layer, keras.layers.BatchNormalization) else [-1]
+        mean, var = keras.ops.moments(A_prev, axes=axes, keepdims=True)
+        xhat = (A_prev - mean) * keras.ops.rsqrt(var + keras.ops.cast(layer.epsilon, A_prev.dtype))
+        return {f"xhat{l}": keras.ops.convert_to_numpy(xhat)}
+    if isinstance(layer, keras.layers.Dropout) and layer.rate > 0:
+        state = layer.seed_generator.state
+        saved = np.asarray(state.value)
+        ones = keras.ops.ones(A_prev.shape, dtype=A_prev.dtype)
+        mask = np.asarray(keras.random.dropout(ones, layer.rate, seed=layer.seed_generator)) != 0
+        state.assign(saved)
+        return {f"mask{l}": mask.astype(A_prev.dtype.name if hasattr(A_prev.dtype, "name") else A_prev.dtype)}
+    return {}
+
+
 def layer_by_layer(model, X, y, input_gradient: bool = False) -> dict[str, np.ndarray]:
     """The named quantities of one training pass on (X, y), in data-flow order; with
     ``input_gradient``, also ``dA0``, the gradient with respect to X."""
     X, Y = _as_batch(model, X, y)
     x, y_true = tf.constant(X), tf.constant(Y)
-    forward, parameters = {}, {}
+    forward, parameters, seen = {}, {}, {}
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(x)
         A = x
@@ -53,11 +76,12 @@ def layer_by_layer(model, X, y, input_gradient: bool = False) -> dict[str, np.nd
                 forward[f"Z{l}"] = Z
                 A = layer.activation(Z)
             else:
+                seen.update(side_quantities(layer, A, l))
                 A = layer(A, training=True)
             forward[f"A{l}"] = A
             parameters[l] = [(f"d{PARAMETERS.get(w.name, w.name)}{l}", w) for w in layer.trainable_weights]
         loss = model.compute_loss(x=x, y=y_true, y_pred=A, sample_weight=None, training=True)
-    values = {name: t.numpy() for name, t in forward.items()}
+    values = {name: t.numpy() for name, t in forward.items()} | seen
     values["loss"] = np.asarray(float(loss))
     layers = chain(model)
     for l in range(len(layers), 0, -1):

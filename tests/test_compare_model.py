@@ -56,7 +56,8 @@ def test_the_twin_of_a_saved_model_agrees_on_every_leg(saved, capsys):
     assert "the twin agrees" in capsys.readouterr().out
     # layer by layer: BatchNormalization's and Dropout's quantities too, Keras's masks replayed
     assert report["first_divergence"] is None and all(r["passed"] for r in report["layers"])
-    assert {"Z1", "A2", "A3", "dA3", "dgamma2", "dbeta2", "dZ4", "dW6"} <= {r["quantity"] for r in report["layers"]}
+    assert {"Z1", "xhat2", "A2", "mask3", "A3", "dA3", "dgamma2", "dbeta2", "dZ4", "dW6"} <= {
+        r["quantity"] for r in report["layers"]}  # x̂ and the mask, read beside Keras's layers, too
 
 
 def test_a_saved_twin_predicts_the_same_without_tensorflow(saved, tmp_path):
@@ -85,6 +86,8 @@ def test_without_keras_dropout_masks_the_gradients_disagree(saved, monkeypatch, 
     out = capsys.readouterr().out
     assert "FAIL training output" in out and "FAIL training grad/dense/kernel" in out
     assert "inference       output" in out and "FAIL inference" not in out  # inference has no dropout
+    # layer by layer, the masks themselves are where the two passes part
+    assert "FIRST DIVERGENCE layer by layer: layer 3, mask3 (forward)" in out
 
 
 def test_a_perturbed_twin_weight_is_reported(saved, capsys):
