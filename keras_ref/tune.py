@@ -211,7 +211,9 @@ def prepare_out(args, record: dict, parser) -> None:
                 os.remove(path)
     try:
         os.makedirs(os.path.join(out, "curves"), exist_ok=True)
-        probe = os.path.join(out, ".write_test")
+        # one probe per process: a chief and its workers start at once in the same folder, and a
+        # shared name let one process remove another's probe (seen: the chief exited, its workers hung)
+        probe = os.path.join(out, f".write_test.{os.getpid()}")
         with open(probe, "w"):
             pass
         os.remove(probe)
@@ -227,9 +229,11 @@ def prepare_out(args, record: dict, parser) -> None:
             changed = sorted(k for k in set(earlier) | set(record) if earlier.get(k) != json.loads(json.dumps(record)).get(k))
             parser.error(f"--out {out} holds a sweep with another {', '.join(changed)}; resume it with the same "
                          f"command, or pass --overwrite (deletes it) or another --out")
-    elif not is_worker():
-        with open(record_path, "w") as f:
+    elif not is_worker():  # written whole, then renamed: a worker starting meanwhile never reads half of it
+        partial = f"{record_path}.{os.getpid()}.tmp"
+        with open(partial, "w") as f:
             json.dump(record, f, indent=2)
+        os.replace(partial, record_path)
 
 
 def main(argv=None) -> int:

@@ -112,7 +112,13 @@ def test_a_chief_and_two_workers_share_one_sweep(tmp_path):
     env = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}
     chief = run_cli(QUICK + ["--out", out], env={**env, "KERASTUNER_TUNER_ID": "chief"})
     workers = [run_cli(QUICK + ["--out", out], env={**env, "KERASTUNER_TUNER_ID": f"tuner{i}"}) for i in range(2)]
-    outputs = [p.communicate(timeout=300)[0] for p in workers + [chief]]
+    try:
+        outputs = [p.communicate(timeout=300)[0] for p in workers + [chief]]
+    except subprocess.TimeoutExpired:  # leave no process behind, and show what each said
+        for p in workers + [chief]:
+            p.kill()
+        outputs = [p.communicate()[0] for p in workers + [chief]]
+        raise AssertionError("a sweep process hung:\n" + "\n".join(o[-1500:] for o in outputs))
     assert [p.returncode for p in workers + [chief]] == [0, 0, 0], "\n".join(o[-1500:] for o in outputs)
     assert_every_init_mode_once(out)
     ran = {e["tuner_id"] for executions in curves(out).values() for e in executions}
