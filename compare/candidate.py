@@ -48,7 +48,7 @@ import numpy as np
 import compare  # noqa: F401  (starts the clock)
 import keras_ref
 from compare.cli import (
-    Parser, add_device_arguments, add_output_arguments, check_new_file, check_output, chosen_device, count,
+    Parser, add_device_arguments, add_output_arguments, check_output, chosen_device, count,
     list_of, positive_int,
 )
 from compare.diagnosis import HINTS, classify, describe_divergence
@@ -483,8 +483,6 @@ def main(argv=None) -> int:
     if len(args.layers) < 2 or min(args.layers) < 1:
         parser.error(f"--layers needs at least two sizes, each >= 1, got {','.join(map(str, args.layers))}")
     check_output(args, parser)
-    if args.html:
-        check_new_file(args.html, "--html", args.overwrite, parser)
     try:
         module = load_candidate(args.path)
         layout = detect_layout(module, args.layout)

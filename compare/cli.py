@@ -70,9 +70,11 @@ def check_new_file(path: str, flag: str, overwrite: bool, parser) -> None:
 
 
 def check_output(args, parser) -> None:
-    """Refuse to replace an earlier report unless asked."""
+    """Refuse to replace an earlier report (--json, and --html where the command has it) unless asked."""
     if args.json:
         check_new_file(args.json, "--json", args.overwrite, parser)
+    if getattr(args, "html", None):
+        check_new_file(args.html, "--html", args.overwrite, parser)
 
 
 def describe_quirks(reproduced: frozenset) -> str:

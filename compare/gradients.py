@@ -22,7 +22,7 @@ import scratch
 from scratch import tolerances
 from scratch.intermediates import bump
 from compare.cli import (
-    Parser, add_compat_arguments, check_new_file, add_output_arguments, check_output, describe_quirks, list_of,
+    Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
     add_device_arguments, chosen_device, config_from, count, positive_float,
 )
 from compare.diagnosis import describe_divergence, diagnose, render_layers
@@ -320,8 +320,6 @@ def _config(args, parser) -> Config:
     if config.perturb is not None and config.perturb not in perturbable:
         parser.error(f"unknown --perturb {config.perturb!r}; valid: {', '.join(perturbable)}")
     check_output(args, parser)
-    if args.html:
-        check_new_file(args.html, "--html", args.overwrite, parser)
     return config
 
 

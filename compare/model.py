@@ -262,8 +262,6 @@ def main(argv=None) -> int:
     check_output(args, parser)
     if args.save_twin:
         check_new_file(args.save_twin, "--save-twin", args.overwrite, parser)
-    if args.html:
-        check_new_file(args.html, "--html", args.overwrite, parser)
     if not os.path.isfile(args.path):
         return die(PROG, f"no model file at {args.path}")
     config = Config(args.path, args.data, args.target, args.batch_size, args.steps, args.seed, args.loss,
