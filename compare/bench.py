@@ -25,9 +25,10 @@ import keras_ref
 import scratch
 from keras_ref import quiet
 from compare.cli import (
-    Parser, add_device_arguments, add_output_arguments, check_output, chosen_device, count, list_of, positive_int,
+    command_parser, add_device_arguments, add_output_arguments, count, list_of, positive_int,
 )
-from compare.report import Table, json_report, versions, write_json
+from compare.core import Outcome, run_command
+from compare.report import Table, versions
 
 PROG = "compare.bench"
 
@@ -263,8 +264,7 @@ def render_steps(rows: list[dict]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
-               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = command_parser(PROG, __doc__)
     p.add_argument("--networks", type=list_of("network", convert=parse_network), default=tuple(NETWORKS.values()),
                    metavar="N-N-N,...", help=f"networks to time (default: {', '.join(NETWORKS)})")
     p.add_argument("--batch-sizes", type=list_of("batch size", convert=int, noun="integer"), default=None,
@@ -294,45 +294,46 @@ class Config:
     seed: int
 
 
-def main(argv=None) -> int:
-    started = time.perf_counter()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def prepare(args, parser):
+    """The config of the run, from the flags (``compare.bench_model.prepare`` with ``--model``)."""
     if args.model is not None:
         from compare import bench_model
-        return bench_model.main(args, parser, started)
-    args.batch_sizes = args.batch_sizes or (32, 128, 512)
-    for b in args.batch_sizes:
+        return bench_model.prepare(args, parser)
+    batch_sizes = args.batch_sizes or (32, 128, 512)
+    for b in batch_sizes:
         for network in args.networks:
             if not 1 <= b <= network.samples:
                 parser.error(f"batch size {b} must be from 1 to the {network.samples} samples of {network.name}")
-    check_output(args, parser)
-    device_name = chosen_device(args, parser)
+    return Config(tuple(n.name for n in args.networks), tuple(batch_sizes), args.repeats, args.seed)
+
+
+def execute(config: Config, args, device_name: str) -> Outcome:
+    if args.model is not None:
+        from compare import bench_model
+        return bench_model.execute(config, args, device_name)
+    started = time.perf_counter()
     info = versions()
-    print(f"{PROG}: float32, Adam, fastest of {args.repeats} epochs after a warm-up epoch; device {device_name}, "
+    print(f"{PROG}: float32, Adam, fastest of {config.repeats} epochs after a warm-up epoch; device {device_name}, "
           f"TensorFlow {info['tensorflow']}, Keras {info['keras']}, NumPy {info['numpy']}", flush=True)
-    from keras_ref.devices import placed
-    with placed(device_name):
-        rows, rates = run(args.networks, args.batch_sizes, args.seed, args.repeats,
-                          progress=lambda line: print(line, file=sys.stderr, flush=True))
+    rows, rates = run(args.networks, config.batch_sizes, config.seed, config.repeats,
+                      progress=lambda line: print(line, file=sys.stderr, flush=True))
     libraries = blas()
-    print(f"NumPy float32 GEMM: {max(rates) / 1e9:.1f} GFLOP/s at best, {min(rates) / 1e9:.1f} at worst "
-          f"({len(rates)} samples through the run); NumPy's BLAS: "
-          + (", ".join(f"{b['internal_api']} {b['version']} ({b['num_threads']} threads, {b['architecture']})"
-                       for b in libraries) or "unknown"))
-    print(render(rows))
-    print(f"\nWhere a scratch step goes (microseconds per step on one batch, the fastest of {args.repeats} turns): "
-          "matmul is the step's matrix products alone, the rest is elementwise passes and per-call cost")
-    print(render_steps(rows))
     met = sum(r["met"] for r in rows)
-    elapsed = time.perf_counter() - started
-    print(f"{met}/{len(rows)} rows meet their targets, in {elapsed:.0f} s")
-    if args.json:
-        config = Config(tuple(n.name for n in args.networks), args.batch_sizes, args.repeats, args.seed)
-        write_json(args.json, json_report(PROG, met == len(rows), config, elapsed, device_name,
-                                          gemm_flops=max(rates), gemm_flops_samples=rates, blas=libraries,
-                                          rows=rows))
-    return 0 if met == len(rows) else 1
+    lines = [f"NumPy float32 GEMM: {max(rates) / 1e9:.1f} GFLOP/s at best, {min(rates) / 1e9:.1f} at worst "
+             f"({len(rates)} samples through the run); NumPy's BLAS: "
+             + (", ".join(f"{b['internal_api']} {b['version']} ({b['num_threads']} threads, {b['architecture']})"
+                          for b in libraries) or "unknown"),
+             render(rows),
+             f"\nWhere a scratch step goes (microseconds per step on one batch, the fastest of {config.repeats} "
+             "turns): matmul is the step's matrix products alone, the rest is elementwise passes and per-call cost",
+             render_steps(rows),
+             f"{met}/{len(rows)} rows meet their targets, in {time.perf_counter() - started:.0f} s"]
+    return Outcome(met == len(rows), config, lines,
+                   {"gemm_flops": max(rates), "gemm_flops_samples": rates, "blas": libraries, "rows": rows})
+
+
+def main(argv=None) -> int:
+    return run_command(PROG, build_parser, argv, execute, prepare)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ in memory; the file is never written.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
 import os
@@ -32,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compare.report import Table, compare_named
+from compare.core import Outcome, compare_named
+from compare.report import Table
 from scratch import tolerances
 from scratch.layers import Dense
 
@@ -191,12 +191,7 @@ class Config:
     seed: int
 
 
-def main(args, parser, started: float) -> int:
-    """``python -m compare.bench --model PATH``: parsed arguments in, an exit code out."""
-    from compare.bench import PROG, blas
-    from compare.cli import check_output, chosen_device
-    from compare.report import die, json_report, versions, write_json
-
+def prepare(args, parser) -> Config:
     training_batches = args.batch_sizes or TRAINING_BATCH_SIZES
     for b in (*args.inference_batch_sizes, *training_batches):
         if b < 1:
@@ -204,26 +199,26 @@ def main(args, parser, started: float) -> int:
     for b in training_batches:
         if b > args.samples:
             parser.error(f"training batch size {b} must be at most --samples {args.samples}")
-    check_output(args, parser)
     if not os.path.isfile(args.model):
-        return die(PROG, f"no model file at {args.model}")
-    device_name = chosen_device(args, parser)
+        raise ValueError(f"no model file at {args.model}")
+    return Config(args.model, tuple(args.inference_batch_sizes), tuple(training_batches), args.samples,
+                  args.repeats, args.seed)
+
+
+def execute(config: Config, args, device_name: str) -> Outcome:
+    """``python -m compare.bench --model PATH``, once ``compare.core.run_command`` has checked the flags."""
+    from compare.bench import PROG, blas
     from compare.cases import make_batch
-    from compare.model import load
-    from compare.twin import floatx_for
-    from keras_ref.devices import placed
-    with contextlib.ExitStack() as loaded_under:  # the floatx() the model loads and trains in
-        try:
-            loaded_under.enter_context(floatx_for(args.model))
-            with placed(device_name):
-                model, net = load(args.model, args.loss)
-        except ValueError as e:
-            return die(PROG, str(e))
+    from compare.report import versions
+    from compare.twin import loaded
+
+    started = time.perf_counter()
+    with loaded(config.model, args.loss) as (model, net, _):  # under the floatx() the model loads and trains in
         libraries = blas()
         threads = max([b["num_threads"] or 1 for b in libraries] or [1])
         info = versions()
         onnx_version = "not installed" if onnx_missing() else importlib.import_module("onnxruntime").__version__
-        print(f"{PROG} --model {args.model}: {' -> '.join(map(str, net.widths))} "
+        print(f"{PROG} --model {config.model}: {' -> '.join(map(str, net.widths))} "
               f"({', '.join(type(layer).__name__ for layer in net.layers)}), {net.dtype}, "
               f"{net.n_params:,} parameters; device {device_name}, TensorFlow {info['tensorflow']}, "
               f"Keras {info['keras']}, NumPy {info['numpy']} (BLAS: {threads} threads), onnxruntime {onnx_version}",
@@ -232,36 +227,25 @@ def main(args, parser, started: float) -> int:
         def progress(line):
             print(line, file=sys.stderr, flush=True)
 
-        with placed(device_name):
-            infer = inference(model, net, args.inference_batch_sizes, args.repeats, threads, args.seed, progress)
-            X, Y = make_batch((net.widths[0], net.widths[-1]), net.loss.name, args.samples, args.seed)
-            X, Y = X.astype(net.dtype), Y.astype(net.dtype)
-            train = training(model, net, X, Y, training_batches, args.repeats, args.seed, progress)
-    print(f"\nInference: microseconds per call, the fastest of the calls in {args.repeats} rounds "
-          f"of {ROUND_SECONDS * 1e3:.0f} ms per engine; onnxruntime with {threads} operator threads "
-          "(as NumPy's BLAS) and with 1")
+        infer = inference(model, net, config.inference_batch_sizes, config.repeats, threads, config.seed, progress)
+        X, Y = make_batch((net.widths[0], net.widths[-1]), net.loss.name, config.samples, config.seed)
+        X, Y = X.astype(net.dtype), Y.astype(net.dtype)
+        train = training(model, net, X, Y, config.batch_sizes, config.repeats, config.seed, progress)
     times, ratios = render_inference(infer)
-    print(times)
-    print(f"\ntwin.predict's time over each (below 1: the twin is faster; {MATMULS}: its floor)")
-    print(ratios)
-    for name, why in infer["left_out"].items():
-        print(f"{name}: not timed: {why}")
-    for name, e in infer["agreement"].items():
-        print(f"{name} output against twin.predict's: relative difference {e['rel_diff']:.1e} "
-              f"({'within' if e['passed'] else 'OUTSIDE'} the network's tolerance {infer['tolerance']:.1e})")
-    print(f"\nTraining: samples per second, the fastest of {args.repeats} epochs of {args.samples} rows; "
-          f"twin: scratch.fit with the twin's {net.optimizer.name}, Keras: model.fit")
-    print(render_training(train))
+    lines = [f"\nInference: microseconds per call, the fastest of the calls in {config.repeats} rounds "
+             f"of {ROUND_SECONDS * 1e3:.0f} ms per engine; onnxruntime with {threads} operator threads "
+             "(as NumPy's BLAS) and with 1", times,
+             f"\ntwin.predict's time over each (below 1: the twin is faster; {MATMULS}: its floor)", ratios]
+    lines += [f"{name}: not timed: {why}" for name, why in infer["left_out"].items()]
+    lines += [f"{name} output against twin.predict's: relative difference {e['rel_diff']:.1e} "
+              f"({'within' if e['passed'] else 'OUTSIDE'} the network's tolerance {infer['tolerance']:.1e})"
+              for name, e in infer["agreement"].items()]
+    lines += [f"\nTraining: samples per second, the fastest of {config.repeats} epochs of {config.samples} rows; "
+              f"twin: scratch.fit with the twin's {net.optimizer.name}, Keras: model.fit", render_training(train)]
     agree = all(e["passed"] for e in infer["agreement"].values())
     met = all(r["met"] for r in infer["rows"])
     judged = [r for r in infer["rows"] if r["onnx_target"] is not None]
-    elapsed = time.perf_counter() - started
-    print(f"{sum(r['met'] for r in judged)}/{len(judged)} onnxruntime targets met; every output "
-          f"{'agrees' if agree else 'does NOT agree'}; {elapsed:.0f} s")
-    if args.json:
-        config = Config(args.model, tuple(args.inference_batch_sizes), tuple(training_batches), args.samples,
-                        args.repeats, args.seed)
-        write_json(args.json, json_report(PROG, met and agree, config, elapsed, device_name, blas=libraries,
-                                          onnxruntime=onnx_version, threads=threads, inference=infer,
-                                          training=train, twin=net.get_config()))
-    return 0 if met and agree else 1
+    lines.append(f"{sum(r['met'] for r in judged)}/{len(judged)} onnxruntime targets met; every output "
+                 f"{'agrees' if agree else 'does NOT agree'}; {time.perf_counter() - started:.0f} s")
+    return Outcome(met and agree, config, lines, {"blas": libraries, "onnxruntime": onnx_version, "threads": threads,
+                                                  "inference": infer, "training": train, "twin": net.get_config()})

@@ -34,7 +34,6 @@ when something does not, 2 when the file cannot be loaded or a flag is wrong.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import importlib.util
 import os
@@ -45,14 +44,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import compare  # noqa: F401  (starts the clock)
+import compare  # starts the clock
 import keras_ref
 from compare.cli import (
-    Parser, add_device_arguments, add_output_arguments, check_output, chosen_device, count,
+    command_parser, add_device_arguments, add_output_arguments, count,
     list_of, positive_int,
 )
-from compare.diagnosis import HINTS, classify, describe_divergence
-from compare.report import Table, die, errors, json_report, write_json
+from compare.core import Outcome, errors, first_divergence, judge, run_command
+from compare.diagnosis import HINTS, classify, describe_divergence, n_out
+from compare.report import Table
 from scratch import tolerances
 from scratch.intermediates import EQUATIONS
 
@@ -170,28 +170,16 @@ class Checks:
                                     "hint": f"{function} returned {type(value).__name__}, not an array: {e}"})
             return
         row["_candidate"] = b
-        if b.shape != a.shape or not np.isfinite(b).all():
-            self.rows.append(row | {"passed": False, **classify(a, b, self.tol, self.m, self._n_out(layer))})
-            return
-        e = errors(a, b)
-        tol = tolerances.gradients(self.tol, a, b, self.magnitudes[quantity]) if quantity in self.magnitudes \
-            else self.tol
-        row |= {**e, "tolerance": tol, "passed": bool(e["rel_diff"] <= tol)}
+        row |= judge(a, b, self.tol, self.magnitudes.get(quantity))
         if not row["passed"]:
-            row |= classify(a, b, tol, self.m, self._n_out(layer))
-            if transposed_weight is not None and errors(transposed_weight, b)["rel_diff"] <= max(tol, 1e-6):
+            row |= classify(a, b, row["tolerance"], self.m, n_out(self.widths, layer))
+            if (transposed_weight is not None and b.shape == a.shape
+                    and errors(transposed_weight, b)["rel_diff"] <= max(row["tolerance"], 1e-6)):
                 row |= {"kind": "transpose", "factor": None, "hint": HINTS["transpose"]}
         self.rows.append(row)
 
-    def _n_out(self, layer: int) -> int:
-        return self.widths[layer] if 0 < layer < len(self.widths) else self.widths[-1]
-
     def first_divergence(self) -> dict | None:
-        for row in self.rows:
-            if not row["passed"]:
-                return {k: row.get(k) for k in ("layer", "quantity", "pass", "function", "equation", "kind",
-                                                 "factor", "hint")}
-        return None
+        return first_divergence(self.rows)
 
 
 def _key(grads, key: str, function: str):
@@ -383,12 +371,10 @@ def run(config: Config, module, layout: str, model=None) -> list[dict]:
     return runs
 
 
-def reference_model(config: Config, hidden_given: str | None):
-    """(your model, the config it implies): a chain of Dense layers with one hidden activation
-    (relu, tanh or sigmoid) and one of HEADS with its loss, as the two layouts have."""
-    from compare.model import load
+def reference_config(config: Config, net, hidden_given: str | None) -> Config:
+    """The config your model implies, from its twin ``net``: a chain of Dense layers with one
+    hidden activation (relu, tanh or sigmoid) and one of HEADS with its loss, as the two layouts have."""
     from scratch.layers import Dense
-    model, net = load(config.model)
     if not all(isinstance(layer, Dense) for layer in net.layers):
         raise ValueError(f"{config.model}: the reference model must be Dense layers only, got "
                          + ", ".join(type(layer).__name__ for layer in net.layers))
@@ -408,8 +394,8 @@ def reference_model(config: Config, hidden_given: str | None):
     hidden_activation = hidden.pop() if hidden else config.hidden_activation
     if hidden_given is not None and hidden_given != hidden_activation:
         raise ValueError(f"--hidden-activation {hidden_given}, but the model's hidden layers use {hidden_activation}")
-    return model, dataclasses.replace(config, layers=tuple(net.widths), hidden_activation=hidden_activation,
-                                      output_activation=output, loss=net.loss.name, dtype=net.dtype)
+    return dataclasses.replace(config, layers=tuple(net.widths), hidden_activation=hidden_activation,
+                               output_activation=output, loss=net.loss.name, dtype=net.dtype)
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -451,8 +437,7 @@ def write_html(path: str, config: Config, layout: str, runs: list[dict], passed:
 
 def build_parser() -> argparse.ArgumentParser:
     d = Config(path="")
-    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
-               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = command_parser(PROG, __doc__)
     p.add_argument("path", help="your implementation, a .py file")
     p.add_argument("--layout", choices=LAYOUTS, default=None, help="default: detected from the file")
     p.add_argument("--layers", type=list_of("layer size", convert=int, noun="integer", repeats=True), default=d.layers)
@@ -468,67 +453,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="PATH", default=None,
                    help="your own saved Keras model (Dense layers, one hidden activation, sigmoid output, binary "
                         "cross-entropy) as the reference: its layers, dtype and weights replace the flags")
-    p.add_argument("--detail", action="store_true", help="print every check of both runs")
-    p.add_argument("--html", metavar="PATH", default=None,
-                   help="write one self-contained HTML page: every check, with Keras's and your values")
     add_device_arguments(p)
-    add_output_arguments(p)
+    add_output_arguments(p, detail="print every check of both runs", html="every check, with Keras's and your values")
     return p
 
 
-def main(argv=None) -> int:
-    started = time.perf_counter()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def prepare(args, parser) -> tuple[Config, object, str]:
+    """(config, your module, its layout): the flags, then your file, loaded and checked."""
     if len(args.layers) < 2 or min(args.layers) < 1:
         parser.error(f"--layers needs at least two sizes, each >= 1, got {','.join(map(str, args.layers))}")
-    check_output(args, parser)
-    try:
-        module = load_candidate(args.path)
-        layout = detect_layout(module, args.layout)
-    except ValueError as e:
-        return die(PROG, str(e))
+    module = load_candidate(args.path)
+    layout = detect_layout(module, args.layout)
     hidden = args.hidden_activation or getattr(module, "HIDDEN_ACTIVATION", Config.hidden_activation)
     if hidden not in ("relu", "tanh", "sigmoid"):
-        return die(PROG, f"the file's HIDDEN_ACTIVATION {hidden!r} is not one of relu, tanh, sigmoid")
+        raise ValueError(f"the file's HIDDEN_ACTIVATION {hidden!r} is not one of relu, tanh, sigmoid")
     output = args.output_activation or getattr(module, "OUTPUT_ACTIVATION", Config.output_activation)
     if output not in HEADS:
-        return die(PROG, f"the file's OUTPUT_ACTIVATION {output!r} is not one of {', '.join(HEADS)}")
-    config = Config(args.path, args.layout, tuple(args.layers), hidden, output, HEADS[output],
-                    args.batch_size, args.seed, args.dtype, args.model)
-    device_name = chosen_device(args, parser)
-    from compare.twin import floatx_for
-    from keras_ref.devices import placed
-    with contextlib.ExitStack() as loaded_under:
-        model = None
-        if config.model is not None:
-            try:
-                loaded_under.enter_context(floatx_for(config.model))
-                with placed(device_name):
-                    model, config = reference_model(config, args.hidden_activation)
-            except ValueError as e:
-                return die(PROG, str(e))
-        with placed(device_name):
+        raise ValueError(f"the file's OUTPUT_ACTIVATION {output!r} is not one of {', '.join(HEADS)}")
+    return (Config(args.path, args.layout, tuple(args.layers), hidden, output, HEADS[output],
+                   args.batch_size, args.seed, args.dtype, args.model), module, layout)
+
+
+def execute(prepared: tuple, args, device_name: str) -> Outcome:
+    config, module, layout = prepared
+    if config.model is None:
+        runs = run(config, module, layout)
+    else:
+        from compare.twin import loaded
+        with loaded(config.model) as (model, net, _):
+            config = reference_config(config, net, args.hidden_activation)
             runs = run(config, module, layout, model)
     passed = all(r["passed"] for r in runs)
-    elapsed = time.perf_counter() - started
-    print(f"{PROG}: {config.path}, layout {layout}{'' if config.layout else ' (detected)'}; reference: Keras "
-          f"{'-'.join(map(str, config.layers))}, hidden {config.hidden_activation}, output {config.output_activation}, "
-          f"{config.loss}, {config.dtype}, batch {config.batch_size}, seed {config.seed}; {elapsed:.1f} s")
+    lines = [f"{PROG}: {config.path}, layout {layout}{'' if config.layout else ' (detected)'}; reference: Keras "
+             f"{'-'.join(map(str, config.layers))}, hidden {config.hidden_activation}, output "
+             f"{config.output_activation}, {config.loss}, {config.dtype}, batch {config.batch_size}, seed "
+             f"{config.seed}; {time.perf_counter() - compare.STARTED:.1f} s"]
     for r in runs:
         failed = sum(not c["passed"] for c in r["checks"])
-        print(f"\nwith {r['weights']}: {len(r['checks']) - failed}/{len(r['checks'])} checks agree "
-              f"(tolerance {r['tolerance']:.1e})")
+        lines.append(f"\nwith {r['weights']}: {len(r['checks']) - failed}/{len(r['checks'])} checks agree "
+                     f"(tolerance {r['tolerance']:.1e})")
         if args.detail or not r["passed"]:
-            print(render(r))
+            lines.append(render(r))
         if r["first_divergence"]:
-            print("FIRST DIVERGENCE: " + describe_divergence(r["first_divergence"]))
-    print("your implementation agrees with Keras" if passed else "your implementation does not agree with Keras")
-    if args.json:
-        write_json(args.json, json_report(PROG, passed, config, elapsed, device_name, layout=layout, runs=runs))
-    if args.html:
-        write_html(args.html, config, layout, runs, passed)
-    return 0 if passed else 1
+            lines.append("FIRST DIVERGENCE: " + describe_divergence(r["first_divergence"]))
+    lines.append("your implementation agrees with Keras" if passed else
+                 "your implementation does not agree with Keras")
+    return Outcome(passed, config, lines, {"layout": layout, "runs": runs},
+                   lambda path: write_html(path, config, layout, runs, passed))
+
+
+def main(argv=None) -> int:
+    return run_command(PROG, build_parser, argv, execute, prepare)
 
 
 if __name__ == "__main__":

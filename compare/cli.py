@@ -53,9 +53,20 @@ def quirks(args) -> frozenset:
     return frozenset(QUIRKS) - set(args.dropped_quirks) if args.keras_compat else frozenset()
 
 
-def add_output_arguments(p: argparse.ArgumentParser) -> None:
+def command_parser(prog: str, doc: str) -> Parser:
+    """A command's parser: its name, its docstring's first paragraph, and every flag's default in --help."""
+    return Parser(prog=prog, description=doc.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
+def add_output_arguments(p: argparse.ArgumentParser, detail: str | None = None, html: str | None = None) -> None:
+    """--json and --overwrite; --detail and --html where the command says what they show."""
+    if detail:
+        p.add_argument("--detail", action="store_true", help=detail)
+    if html:
+        p.add_argument("--html", metavar="PATH", default=None,
+                       help=f"write one self-contained HTML page: {html} (an existing file is kept unless --overwrite)")
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json or --html file")
 
 
 def check_new_file(path: str, flag: str, overwrite: bool, parser) -> None:

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from compare.report import Table, errors
-from scratch.tolerances import gradients as gradient_tolerance
+from compare.core import UNJUDGED, first_divergence, judge
+from compare.report import Table
 
 HINTS = {
     "shape": "expected shape {expected}, got {got}",
@@ -81,40 +81,36 @@ def classify(reference, candidate, tol: float, m: int, n_out: int, kink_mask=Non
 def compare_passes(reference: dict, candidate, tol: float, m: int, widths: list[int], kinks: dict | None = None) -> dict:
     """``{"rows": [...], "first_divergence": {...} or None, "values": {"keras": ..., "twin": ...}}``.
 
-    ``candidate`` is a ``scratch.intermediates.Pass``; its names set the order.  A quantity the
-    reference lacks is a failure of kind ``missing``; one only the reference has (dA0) is left out.  ``widths`` are the
-    layers' output widths (``net.widths``); ``kinks`` maps a layer to where its activation has kinks.
+    ``candidate`` is a ``scratch.intermediates.Pass``; its names set the order.  Each quantity is
+    judged by ``compare.core.judge``, and a failing one gets its ``kind`` (``classify``).  A
+    quantity the reference lacks is a failure of kind ``missing``; one only the reference has
+    (dA0) is left out.  ``widths`` are the layers' output widths (``net.widths``); ``kinks``
+    maps a layer to where its activation has kinks.
     """
-    rows, first = [], None
+    rows = []
     for name, where in candidate.where.items():
-        row = where.as_dict()
+        row = where.as_dict() | {"function": None}
         if name not in reference:  # Keras's pass lacks a quantity it should have: a failure, not a skip
-            row |= {"max_abs": float("inf"), "max_rel": float("inf"), "rel_diff": float("inf"),
-                    "tolerance": tol, "passed": False}
-            rows.append(row)
-            if first is None:
-                first = {**where.as_dict(), "function": None, "kind": "missing", "factor": None,
-                         "hint": f"Keras's side has no {name}"}
+            rows.append(row | UNJUDGED | {"tolerance": tol, "passed": False, "kind": "missing", "factor": None,
+                                          "hint": f"Keras's side has no {name}"})
             continue
         a, b = np.asarray(reference[name]), np.asarray(candidate.values[name])
-        if a.shape != b.shape:
-            row |= {"max_abs": float("inf"), "max_rel": float("inf"), "rel_diff": float("inf"),
-                    "tolerance": tol, "passed": False}
-        else:
-            row |= errors(a, b)
-            t = gradient_tolerance(tol, a, b, candidate.magnitudes[name]) if name in candidate.magnitudes else tol
-            row |= {"tolerance": t, "passed": bool(row["rel_diff"] <= t)}
-        rows.append(row)
-        if first is None and not row["passed"]:
+        row |= judge(a, b, tol, candidate.magnitudes.get(name))
+        if not row["passed"]:
             layer = where.layer
             z = candidate.values.get(f"Z{layer}")
             mask = None
             if kinks and layer in kinks and z is not None and name[:2] in ("dZ", "dA"):
                 mask = np.isin(z, kinks[layer])
-            n_out = widths[layer] if 0 < layer < len(widths) else widths[-1]
-            first = {**where.as_dict(), "function": None,
-                     **classify(a, b, row["tolerance"], m, n_out, mask)}
-    return {"rows": rows, "first_divergence": first, "values": {"keras": reference, "twin": candidate.values}}
+            row |= classify(a, b, row["tolerance"], m, n_out(widths, layer), mask)
+        rows.append(row)
+    return {"rows": rows, "first_divergence": first_divergence(rows),
+            "values": {"keras": reference, "twin": candidate.values}}
+
+
+def n_out(widths: list[int], layer: int) -> int:
+    """A layer's output width (the network's output width for the loss, layer 0)."""
+    return widths[layer] if 0 < layer < len(widths) else widths[-1]
 
 
 def describe_divergence(first: dict) -> str:

@@ -22,16 +22,14 @@ import scratch
 from scratch import tolerances
 from scratch.intermediates import bump
 from compare.cli import (
-    Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
-    add_device_arguments, chosen_device, config_from, count, positive_float,
+    command_parser, add_compat_arguments, add_output_arguments, describe_quirks, list_of,
+    add_device_arguments, config_from, count, positive_float,
 )
+from compare.core import Outcome, compare_named, failures, run_command
 from compare.diagnosis import describe_divergence, diagnose, render_layers
 from compare.cases import make_batch
 from compare.finite_differences import central_differences
-from compare.report import (
-    Table, compare_named, tolerances_for, describe_failure, die, failures, json_report, versions, weight_names,
-    write_json,
-)
+from compare.report import Table, describe_failure, versions, weight_names
 from compare.transfer import keras_to_scratch
 
 PROG = "compare.gradients"
@@ -118,8 +116,7 @@ def run_case(config: Config, model, net, twin, init_mode: str, dtype: str, X, Y)
     fd = {k: np.where(kink, 0.0, g) for k, g, kink in zip(names, fd_grads, kinks)}
     backprop = {k: np.where(kink, 0.0, backprop[k]) for k, kink in zip(names, kinks)}
 
-    quantities = compare_named(keras_side, scratch_side,
-                               tolerances_for(keras_side, scratch_side, config.tolerance(dtype), magnitudes))
+    quantities = compare_named(keras_side, scratch_side, config.tolerance(dtype), magnitudes)
     finite = compare_named(fd, backprop, config.fd_tolerances(backprop, fd, twin_cost))
     for k, kink in zip(names, kinks):
         finite[k]["kink_entries"] = int(kink.sum())
@@ -257,8 +254,7 @@ def write_html(path: str, config: Config, results: list[dict], passed: int, devi
 
 def build_parser() -> argparse.ArgumentParser:
     d = Config()
-    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
-               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = command_parser(PROG, __doc__)
     p.add_argument("--layers", type=list_of("layer size", convert=int, noun="integer", repeats=True), default=d.layers,
                    help="layer sizes, inputs first, e.g. 4,6,1 (the lecture's network)")
     p.add_argument("--activations", type=list_of("activation", keras_ref.HIDDEN_ACTIVATIONS),
@@ -287,12 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="negative control: move one element of this scratch quantity (output, loss, "
                         "dW1, db1, ...), per-layer quantity (Z1, A1, dA1, dZ1, ...) or weight (W1, b1, ...); "
                         "the run must then fail, naming it as the first divergence")
-    p.add_argument("--detail", action="store_true",
-                   help="print every case's per-layer table: each Z, A, dA, dZ and gradient, both sides")
-    p.add_argument("--html", metavar="PATH", default=None,
-                   help="write one self-contained HTML page: the network, every case, and layer by layer the "
-                        "equations beside both sides' values (an existing file is kept unless --overwrite)")
-    add_output_arguments(p)
+    add_output_arguments(p, detail="print every case's per-layer table: each Z, A, dA, dZ and gradient, both sides",
+                         html="the network, every case, and layer by layer the equations beside both sides' values")
     return p
 
 
@@ -306,60 +298,45 @@ def layer_quantities(config: Config) -> list[str]:
     return [name for name in twin_pass(net, X, Y).values if not name.startswith(("xhat", "mask"))]
 
 
-def _config(args, parser) -> Config:
+def prepare(args, parser) -> Config:
     config = Config(**config_from(args, Config))
     if config.batch_size < 1:
         parser.error(f"--batch-size must be >= 1, got {config.batch_size}")
     n_layers = len(config.layers) - 1
     perturbable = ["output", "loss"] + weight_names(n_layers, "d") + weight_names(n_layers)
     if config.perturb is not None and config.perturb not in perturbable:
-        try:
-            perturbable += [name for name in layer_quantities(config) if name not in perturbable]
-        except ValueError as e:  # layer sizes the network refuses: the same one line
-            parser.error(str(e))
+        perturbable += [name for name in layer_quantities(config) if name not in perturbable]
     if config.perturb is not None and config.perturb not in perturbable:
         parser.error(f"unknown --perturb {config.perturb!r}; valid: {', '.join(perturbable)}")
-    check_output(args, parser)
     return config
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    config = _config(args, parser)
-    device_name = chosen_device(args, parser)  # TensorFlow is imported here: the cases' time starts after
-    started = time.perf_counter()
-    try:
-        from keras_ref.devices import placed
-        with placed(device_name):
-            results = run(config)
-    except ValueError as e:
-        return die(PROG, str(e))
+def execute(config: Config, args, device_name: str) -> Outcome:
+    started = time.perf_counter()  # after TensorFlow's import
+    results = run(config)
     elapsed = time.perf_counter() - started
     passed = sum(r["passed"] for r in results)
-
-    print(f"{PROG}: {'-'.join(map(str, config.layers))} network, output {config.output_activation}, "
-          f"loss {config.loss}, batch {config.batch_size}, l2 {config.l2}, seed {config.seed}, "
-          f"{describe_quirks(config.keras_compat)}"
-          + (f", perturbed {config.perturb}" if config.perturb else ""))
     info = versions()
-    print(f"device {device_name}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
-          f"{len(results)} cases in {elapsed:.1f} s ({time.perf_counter() - compare.STARTED:.1f} s wall "
-          f"with TensorFlow's import)")
-    print(render(results))
+    lines = [f"{PROG}: {'-'.join(map(str, config.layers))} network, output {config.output_activation}, "
+             f"loss {config.loss}, batch {config.batch_size}, l2 {config.l2}, seed {config.seed}, "
+             f"{describe_quirks(config.keras_compat)}" + (f", perturbed {config.perturb}" if config.perturb else ""),
+             f"device {device_name}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
+             f"{len(results)} cases in {elapsed:.1f} s ({time.perf_counter() - compare.STARTED:.1f} s wall "
+             f"with TensorFlow's import)",
+             render(results)]
     if args.detail:
         for r in results:
-            print(f"\n{r['init_mode']}/{r['activation']}/{r['dtype']}, layer by layer (twin vs keras):")
-            print(render_layers(r["layers"], r["first_divergence"]))
-    for line in describe_failures(results):
-        print(line)
-    print(f"{passed}/{len(results)} cases agree (relative difference <= {describe_tolerance(config)}; "
-          f"backprop vs finite differences <= {describe_fd_tolerance(config)})")
-    if args.json:
-        write_json(args.json, json_report(PROG, passed == len(results), config, elapsed, device_name, cases=results))
-    if args.html:
-        write_html(args.html, config, results, passed, device_name, info)
-    return 0 if passed == len(results) else 1
+            lines += [f"\n{r['init_mode']}/{r['activation']}/{r['dtype']}, layer by layer (twin vs keras):",
+                      render_layers(r["layers"], r["first_divergence"])]
+    lines += describe_failures(results)
+    lines.append(f"{passed}/{len(results)} cases agree (relative difference <= {describe_tolerance(config)}; "
+                 f"backprop vs finite differences <= {describe_fd_tolerance(config)})")
+    return Outcome(passed == len(results), config, lines, {"cases": results},
+                   lambda path: write_html(path, config, results, passed, device_name, info))
+
+
+def main(argv=None) -> int:
+    return run_command(PROG, build_parser, argv, execute, prepare)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,9 @@ import numpy as np
 
 import compare  # starts the clock
 import keras_ref
-import scratch
-from keras_ref import quiet
-from compare.cli import Parser, add_output_arguments, check_output, count, list_of, positive_float, positive_int
-from compare.report import Table, die, json_report, write_json
+from compare.cli import command_parser, add_output_arguments, count, list_of, positive_float, positive_int
+from compare.core import Outcome, run_command
+from compare.report import Table
 from scratch import activations
 from scratch.initializers import INITIALIZERS, TABLE_11_1, TABLE_11_1_GAINS, TRUNCATED_NORMAL_STD, fans
 
@@ -160,8 +159,7 @@ class Config:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
-               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = command_parser(PROG, __doc__)
     p.add_argument("--init-modes", type=list_of("init mode", keras_ref.INIT_MODES), default=keras_ref.INIT_MODES)
     p.add_argument("--shapes", type=list_of("shape", tuple(SHAPES)), default=tuple(SHAPES),
                    help=f"kernel shapes: {', '.join(f'{k} {v[0]}x{v[1]}' for k, v in SHAPES.items())}")
@@ -174,38 +172,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    started = time.perf_counter()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def prepare(args, parser) -> Config:
     if args.alpha >= 1:
         parser.error(f"--alpha must be below 1, got {args.alpha}")
-    check_output(args, parser)
-    config = Config(args.init_modes, args.shapes, args.draws, args.alpha, args.seed)
-    quiet.tensorflow(verbose=args.verbose)
-    try:
-        results = [run_case(m, s, args.draws, args.seed, args.alpha) for m in args.init_modes for s in args.shapes]
-        rows = table_11_1()
-    except ValueError as e:
-        return die(PROG, str(e))
-    elapsed = time.perf_counter() - started
-    print(f"{PROG}: scratch vs Keras draws, {args.draws} kernels per side and shape, KS alpha {args.alpha:g}, "
-          f"seed {args.seed}")
-    print(render(results))
-    print()
-    print(render_table_11_1(rows))
+    return Config(args.init_modes, args.shapes, args.draws, args.alpha, args.seed)
+
+
+def execute(config: Config, args, device_name: str) -> Outcome:
+    started = time.perf_counter()
+    results = [run_case(m, s, config.draws, config.seed, config.alpha) for m in config.init_modes
+               for s in config.shapes]
+    rows = table_11_1()
+    lines = [f"{PROG}: scratch vs Keras draws, {config.draws} kernels per side and shape, KS alpha "
+             f"{config.alpha:g}, seed {config.seed}", render(results), "", render_table_11_1(rows)]
     cases = results + rows
     passed = sum(r["passed"] for r in cases)
     for r in results:
         if not r["passed"]:
-            print(f"FAIL {r['init_mode']}/{r['shape']}: KS p {r['ks_pvalue']:.2g}; scratch "
-                  f"{ {k: v for k, v in r['scratch'].items() if k.endswith('ok')} }, keras "
-                  f"{ {k: v for k, v in r['keras'].items() if k.endswith('ok')} }")
-    print(f"{passed}/{len(cases)} checks pass in {elapsed:.1f} s")
-    if args.json:
-        write_json(args.json, json_report(PROG, passed == len(cases), config, elapsed, "/device:CPU:0",
-                                          cases=results, table_11_1=rows))
-    return 0 if passed == len(cases) else 1
+            lines.append(f"FAIL {r['init_mode']}/{r['shape']}: KS p {r['ks_pvalue']:.2g}; scratch "
+                         f"{ {k: v for k, v in r['scratch'].items() if k.endswith('ok')} }, keras "
+                         f"{ {k: v for k, v in r['keras'].items() if k.endswith('ok')} }")
+    lines.append(f"{passed}/{len(cases)} checks pass in {time.perf_counter() - started:.1f} s")
+    return Outcome(passed == len(cases), config, lines, {"cases": results, "table_11_1": rows})
+
+
+def main(argv=None) -> int:
+    return run_command(PROG, build_parser, argv, execute, prepare)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ does not, 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import time
@@ -30,14 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 import compare  # starts the clock
-from compare.cli import (
-    Parser, add_device_arguments, add_output_arguments, check_new_file, check_output, chosen_device, count,
-)
+from compare.cli import command_parser, add_device_arguments, add_output_arguments, check_new_file, count
 from compare.cli import positive_float, positive_int
+from compare.core import Drift, Outcome, compare_named, failures, run_command
 from compare.diagnosis import describe_divergence, diagnose, render_layers
-from compare.report import (
-    Table, compare_named, describe_failure, die, failures, json_report, tolerances_for, write_json,
-)
+from compare.report import Table, describe_failure
 from keras_ref import datasets
 from scratch import tolerances
 
@@ -57,18 +53,6 @@ class Config:
     tol_float32: float | None = None
     tol_float64: float | None = None
     perturb: str | None = None
-
-
-def load(path: str, loss: str | None = None):
-    """(model, twin) from a model file, checked and loaded safely (``twin.load_model_file``).  A
-    model saved uncompiled is compiled here with ``loss`` and Adam; without ``loss`` it is refused."""
-    from compare import twin
-    model = twin.load_model_file(path)
-    if getattr(model, "optimizer", None) is None:
-        if loss is None:
-            raise ValueError(f"{path} holds an uncompiled model: give its loss with --loss ({', '.join(twin.LOSSES)})")
-        model.compile(loss=twin.keras_loss(loss, twin.model_dtype(model)), optimizer="adam")
-    return model, twin.from_keras(model)
 
 
 def batch(config: Config, model, net) -> tuple[np.ndarray, np.ndarray, str]:
@@ -129,7 +113,6 @@ def run(config: Config, model, net, X, Y) -> dict:
     Keras's training passes, the masks its Dropout layers will draw are replayed on the twin."""
     import keras_ref
     from compare import twin
-    from compare.training import Drift
     names, trainable = named_weights(model), [v.path for v in model.trainable_weights]
     tol = tolerance(config, net, len(X))
 
@@ -145,7 +128,7 @@ def run(config: Config, model, net, X, Y) -> dict:
                   **{f"grad/{n}": g for n, g in zip(trainable, k_grads)}}
     twin_side = {"output": s_out, "loss": s_loss, "penalties": s_penalty,
                  **{f"grad/{n}": g for n, g in zip(trainable, s_grads)}}
-    training = compare_named(keras_side, twin_side, tolerances_for(keras_side, twin_side, tol, magnitudes))
+    training = compare_named(keras_side, twin_side, tol, magnitudes)
     twin.replay(net, twin.dropout_masks(model, net, len(X)))
     by_layer = diagnose(model, net, X, Y, tol, config.perturb if config.perturb not in names else None)
 
@@ -221,8 +204,7 @@ def describe_failures(result: dict) -> list[str]:
 # --- command line ------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
-               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = command_parser(PROG, __doc__)
     p.add_argument("path", help="the model: a .keras file (or a legacy .h5)")
     p.add_argument("--data", default=None,
                    help=f"a built-in data set ({', '.join(datasets.DATASETS)}) or a CSV file with --target; "
@@ -240,49 +222,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help="negative control: shift this twin weight (a Keras path such as dense/kernel) by "
                         "1000 tolerances, or move one per-layer quantity of its pass (Z1, A1, dA1, dZ1, dW1, ...); "
                         "the run must then fail")
-    p.add_argument("--detail", action="store_true",
-                   help="print the per-layer table: each Z, A, dA, dZ and gradient, both sides")
-    p.add_argument("--html", metavar="PATH", default=None,
-                   help="write one self-contained HTML page: the model, the three legs, and layer by layer each "
-                        "equation beside both sides' values")
     p.add_argument("--save-twin", metavar="FILE.npz", default=None,
                    help="write the twin, as loaded, for scratch.load (no pickle, no TensorFlow)")
     p.add_argument("--floatx", choices=("auto", "float32", "float64"), default="auto",
                    help="Keras's floatx() while the model loads and trains; auto: the dtype of its layers "
                         "(a loss saved by name is rebuilt in floatx())")
     add_device_arguments(p)
-    add_output_arguments(p)
+    add_output_arguments(p, detail="print the per-layer table: each Z, A, dA, dZ and gradient, both sides",
+                         html="the model, the three legs, and layer by layer each equation beside both sides' values")
     return p
 
 
-def main(argv=None) -> int:
-    started = time.perf_counter()
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    check_output(args, parser)
+def prepare(args, parser) -> Config:
     if args.save_twin:
         check_new_file(args.save_twin, "--save-twin", args.overwrite, parser)
     if not os.path.isfile(args.path):
-        return die(PROG, f"no model file at {args.path}")
-    config = Config(args.path, args.data, args.target, args.batch_size, args.steps, args.seed, args.loss,
-                    args.tol_float32, args.tol_float64, args.perturb)
-    device_name = chosen_device(args, parser)
-    from compare import twin
-    from keras_ref.devices import placed
-    with contextlib.ExitStack() as loaded_under:  # the floatx() the model loads, checks and trains in
-        try:
-            floatx = loaded_under.enter_context(twin.floatx_for(config.path, args.floatx))
-            with placed(device_name):
-                model, net = load(config.path, config.loss)
-                X, Y, described = batch(config, model, net)
-        except ValueError as e:
-            return die(PROG, str(e))
+        raise ValueError(f"no model file at {args.path}")
+    return Config(args.path, args.data, args.target, args.batch_size, args.steps, args.seed, args.loss,
+                  args.tol_float32, args.tol_float64, args.perturb)
+
+
+def execute(config: Config, args, device_name: str) -> Outcome:
+    from compare.twin import loaded
+    with loaded(config.path, config.loss, args.floatx) as (model, net, floatx):
+        X, Y, described = batch(config, model, net)
         names = named_weights(model)
         start = net.optimizer.iterations
         if config.perturb is not None and config.perturb not in names:
             quantities = layer_quantities(net, X, Y)
             if config.perturb not in quantities:
-                return die(PROG, f"unknown --perturb {config.perturb!r}; valid: {', '.join(names + quantities)}")
+                raise ValueError(f"unknown --perturb {config.perturb!r}; valid: {', '.join(names + quantities)}")
         # fit and train_on_batch cast float arrays to floatx(): both sides get the batch as Keras sees it
         X = X.astype(floatx).astype(net.dtype)
         Y = Y.astype(floatx).astype(net.dtype)
@@ -290,29 +259,27 @@ def main(argv=None) -> int:
             net.save(args.save_twin, overwrite=args.overwrite)
         if config.perturb in names:
             perturbed(net, config.perturb, names, tolerance(config, net, len(X)))
-        with placed(device_name):
-            result = run(config, model, net, X, Y)
+        result = run(config, model, net, X, Y)
     passed = (not failures(result["inference"]) and not failures(result["training"])
               and result["first_divergence"] is None and result["training_steps"]["passed"])
-    elapsed = time.perf_counter() - started
-    print(f"{PROG}: {config.path}: {' -> '.join(map(str, net.widths))} ({', '.join(type(l).__name__ for l in net.layers)}), "
-          f"{net.dtype}, loss {net.loss.name}, optimizer {net.optimizer.name} at step {start}; "
-          f"quirks derived: {', '.join(sorted(net.quirks))}; loaded under floatx() {floatx}")
-    print(f"data: {described}; device {device_name}; {elapsed:.1f} s wall with TensorFlow's import"
-          + (f"; twin saved to {args.save_twin}" if args.save_twin else ""))
-    print(render(result))
+    lines = [f"{PROG}: {config.path}: {' -> '.join(map(str, net.widths))} "
+             f"({', '.join(type(l).__name__ for l in net.layers)}), {net.dtype}, loss {net.loss.name}, optimizer "
+             f"{net.optimizer.name} at step {start}; quirks derived: {', '.join(sorted(net.quirks))}; loaded under "
+             f"floatx() {floatx}",
+             f"data: {described}; device {device_name}; {time.perf_counter() - compare.STARTED:.1f} s wall with "
+             f"TensorFlow's import" + (f"; twin saved to {args.save_twin}" if args.save_twin else ""),
+             render(result)]
     if args.detail:
-        print("\nlayer by layer, in training mode (twin vs keras):")
-        print(render_layers(result["layers"], result["first_divergence"]))
-    for line in describe_failures(result):
-        print(line)
-    print("the twin agrees" if passed else "the twin does not agree")
-    if args.json:
-        write_json(args.json, json_report(PROG, passed, config, elapsed, device_name, quirks=sorted(net.quirks),
-                                          twin=net.get_config(), **result))
-    if args.html:
-        write_html(args.html, config, net, result, passed, described)
-    return 0 if passed else 1
+        lines += ["\nlayer by layer, in training mode (twin vs keras):",
+                  render_layers(result["layers"], result["first_divergence"])]
+    lines += describe_failures(result)
+    lines.append("the twin agrees" if passed else "the twin does not agree")
+    return Outcome(passed, config, lines, {"quirks": sorted(net.quirks), "twin": net.get_config(), **result},
+                   lambda path: write_html(path, config, net, result, passed, described))
+
+
+def main(argv=None) -> int:
+    return run_command(PROG, build_parser, argv, execute, prepare)
 
 
 def write_html(path: str, config: Config, net, result: dict, passed: bool, described: str) -> None:

@@ -1,4 +1,4 @@
-"""Named quantities side by side: errors, verdicts, the table, and the JSON report."""
+"""The renderings of a comparison (``compare.core``): weight names, failure lines, the table and the JSON report."""
 from __future__ import annotations
 
 import json
@@ -13,52 +13,6 @@ from keras_ref.cli import Table  # noqa: F401  (re-exported)
 def weight_names(n_layers: int, prefix: str = "") -> list[str]:
     """``[W1, b1, W2, b2, ...]`` with ``prefix`` (``d`` for gradients), in get_weights() order."""
     return [f"{prefix}{p}{layer}" for layer in range(1, n_layers + 1) for p in ("W", "b")]
-
-
-def errors(a, b) -> dict[str, float]:
-    """Max absolute error, max relative error and the lecture's ||a - b|| / (||a|| + ||b||).
-
-    An element's relative error is |a - b| / max(|a|, |b|), 0 where both are 0; the relative
-    difference is 0 where both norms are 0 (an all-zero gradient on both sides agrees).
-    """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    diff = np.abs(a - b)
-    scale = np.maximum(np.abs(a), np.abs(b))
-    rel = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
-    norms = np.linalg.norm(a) + np.linalg.norm(b)
-    return {
-        "max_abs": float(diff.max(initial=0.0)),
-        "max_rel": float(rel.max(initial=0.0)),
-        "rel_diff": float(np.linalg.norm(a - b) / norms) if norms > 0 else 0.0,
-    }
-
-
-def compare_named(reference: dict, candidate: dict, tol: float | dict[str, float]) -> dict[str, dict]:
-    """For each key: ``errors(reference[key], candidate[key])`` and ``passed = rel_diff <= tol``.
-
-    ``tol`` is one tolerance for every key, or one per key (then recorded as ``tolerance``).
-    """
-    out = {}
-    for key in reference:
-        e = errors(reference[key], candidate[key])
-        if isinstance(tol, dict):
-            e["tolerance"] = tol[key]
-        e["passed"] = bool(e["rel_diff"] <= (tol[key] if isinstance(tol, dict) else tol))
-        out[key] = e
-    return out
-
-
-def tolerances_for(reference: dict, candidate: dict, tol: float, magnitudes: dict) -> dict[str, float]:
-    """One tolerance per key: ``tol``, raised for a gradient whose terms cancel by its magnitudes
-    (``scratch.tolerances.gradients``; ``magnitudes`` from ``Network.gradient_magnitudes``)."""
-    from scratch.tolerances import gradients
-    return {k: gradients(tol, reference[k], candidate[k], magnitudes[k]) if k in magnitudes else tol
-            for k in reference}
-
-
-def failures(named: dict[str, dict]) -> list[str]:
-    return [key for key, e in named.items() if not e["passed"]]
 
 
 def describe_failure(key: str, e: dict, sides: str) -> str:

@@ -21,11 +21,12 @@ import numpy as np
 import compare  # starts the clock
 import keras_ref
 import scratch
+from compare.cases import make_batch
 from compare.cli import (
-    Parser, add_device_arguments, add_output_arguments, check_new_file, check_output, chosen_device, count, list_of,
-    positive_float, positive_int,
+    command_parser, add_device_arguments, add_output_arguments, check_new_file, count, list_of, positive_float, positive_int,
 )
-from compare.report import Table, die, errors, json_report, write_json
+from compare.core import Outcome, compare_named, run_command
+from compare.report import Table
 from compare.transfer import keras_to_scratch
 from keras_ref import quiet
 from scratch import tolerances
@@ -75,9 +76,8 @@ def layer_stds(model, net, X, Y) -> dict[str, dict[str, list[float]]]:
 
 
 def run(config: Config) -> list[dict]:
-    rng = np.random.default_rng(config.seed)
-    X = rng.standard_normal((config.batch_size, config.inputs)).astype(np.float32).astype(config.dtype)
-    Y = rng.integers(0, 2, size=(config.batch_size, 1)).astype(config.dtype)
+    X, Y = make_batch(config.layers, "binary_crossentropy", config.batch_size, config.seed)
+    X, Y = X.astype(config.dtype), Y.astype(config.dtype)
     results = []
     for activation in config.activations:
         model = keras_ref.build_model(config.layers, hidden_activation=activation, seed=config.seed,
@@ -87,11 +87,10 @@ def run(config: Config) -> list[dict]:
             model.set_weights(keras_ref.initial_weights(config.layers, init_mode, config.seed, config.dtype))
             keras_to_scratch(model, net)
             stds = layer_stds(model, net, X, Y)
-            agreement = {key: errors(stds["keras"][key], stds["scratch"][key])
-                         for key in ("activation_std", "gradient_std")}
             # judged layer by layer (max_rel): a deep layer's std is orders of magnitude below the first's
+            agreement = compare_named(stds["keras"], stds["scratch"], config.tolerance(), measure="max_rel")
             results.append({"init_mode": init_mode, "activation": activation, **stds, "agreement": agreement,
-                            "passed": all(e["max_rel"] <= config.tolerance() for e in agreement.values())})
+                            "passed": all(e["passed"] for e in agreement.values())})
     return results
 
 
@@ -141,8 +140,7 @@ def plot(results: list[dict], config: Config, path: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     d = Config()
-    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
-               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = command_parser(PROG, __doc__)
     p.add_argument("--depth", type=positive_int, default=d.depth, help="hidden layers")
     p.add_argument("--width", type=positive_int, default=d.width, help="units per hidden layer")
     p.add_argument("--batch-size", type=positive_int, default=d.batch_size)
@@ -158,36 +156,32 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    started = time.perf_counter()
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    check_output(args, parser)
+def prepare(args, parser) -> tuple[Config, str | None]:
+    """(config, the plot's path or None)."""
     plot_path = None if args.plot == "none" else args.plot
     if plot_path:
         check_new_file(plot_path, "--plot", args.overwrite, parser)
-    config = Config(depth=args.depth, width=args.width, batch_size=args.batch_size, init_modes=args.init_modes,
-                    activations=args.activations, dtype=args.dtype, seed=args.seed, tol=args.tol)
-    device_name = chosen_device(args, parser)
-    try:
-        from keras_ref.devices import placed
-        with placed(device_name):
-            results = run(config)
-    except ValueError as e:
-        return die(PROG, str(e))
-    elapsed = time.perf_counter() - started
-    print(f"{PROG}: {config.depth} hidden layers of {config.width}, batch {config.batch_size}, {config.dtype}, "
-          f"seed {config.seed}; device {device_name}")
-    print(render(results, config.depth))
+    return Config(depth=args.depth, width=args.width, batch_size=args.batch_size, init_modes=args.init_modes,
+                  activations=args.activations, dtype=args.dtype, seed=args.seed, tol=args.tol), plot_path
+
+
+def execute(prepared: tuple, args, device_name: str) -> Outcome:
+    config, plot_path = prepared
+    started = time.perf_counter()
+    results = run(config)
+    lines = [f"{PROG}: {config.depth} hidden layers of {config.width}, batch {config.batch_size}, {config.dtype}, "
+             f"seed {config.seed}; device {device_name}", render(results, config.depth)]
     passed = sum(r["passed"] for r in results)
     if plot_path:
         plot(results, config, plot_path)
-        print(f"plot: {plot_path}")
-    print(f"{passed}/{len(results)} cases agree (relative error of every layer's std <= {config.tolerance():.1e}) "
-          f"in {elapsed:.1f} s")
-    if args.json:
-        write_json(args.json, json_report(PROG, passed == len(results), config, elapsed, device_name, cases=results))
-    return 0 if passed == len(results) else 1
+        lines.append(f"plot: {plot_path}")
+    lines.append(f"{passed}/{len(results)} cases agree (relative error of every layer's std <= "
+                 f"{config.tolerance():.1e}) in {time.perf_counter() - started:.1f} s")
+    return Outcome(passed == len(results), config, lines, {"cases": results})
+
+
+def main(argv=None) -> int:
+    return run_command(PROG, build_parser, argv, execute, prepare)
 
 
 if __name__ == "__main__":

@@ -22,15 +22,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import compare  # noqa: F401  (starts the clock)
 import keras_ref
 import scratch
 from scratch import tolerances
 from compare.cli import (
-    Parser, add_compat_arguments, add_output_arguments, check_output, describe_quirks, list_of,
-    add_device_arguments, chosen_device, config_from, count, positive_float, positive_int,
+    command_parser, add_compat_arguments, add_output_arguments, describe_quirks, list_of,
+    add_device_arguments, config_from, count, positive_float, positive_int,
 )
-from compare.report import Table, die, errors, json_report, versions, weight_names, write_json
+from compare.core import NOISE_FACTOR, Drift, Outcome, compare_named, run_command
+from compare.report import Table, versions, weight_names
 from compare.transfer import keras_to_scratch
 from compare.twin import KERAS_SLOTS, OPTIMIZERS as TWIN_OPTIMIZERS
 from keras_ref import datasets, quiet
@@ -38,9 +38,6 @@ from scratch.training import batch_indices
 
 PROG = "compare.training"
 PERTURBATION = 1e-3
-#: In float32, a difference no larger than NOISE_FACTOR x float32's own rounding of the same run
-#: (scratch float32 vs scratch float64, step by step) is rounding, whatever its relative size.
-NOISE_FACTOR = 10.0
 
 #: Optimizer settings by name: the same keywords on both sides (Keras's spelling).
 OPTIMIZERS = {
@@ -128,48 +125,6 @@ def hidden_spread(weights: list[np.ndarray]) -> float:
         if scale > 0:
             spread = max(spread, float(np.abs(units - units[:, :1]).max()) / scale)
     return spread
-
-
-class Drift:
-    """Worst errors per quantity over a run, and the first step any of them passed tolerance.
-
-    A quantity is judged by its drift, ||a - b|| / max over the run so far of (||a|| + ||b||):
-    the lecture's relative difference, but against the largest the quantity has been, since
-    the rounding of earlier steps stays in the weights when they later pass near zero (Adam
-    on a batch of one swings an output layer through zero).  For a quantity that only grows
-    it is the relative difference itself.  It agrees when the drift is <= tol(k) after k
-    steps, or, where a float64 twin of the run gives float32's own rounding ``noise`` for it
-    (the largest float32-vs-float64 difference so far), when ||a - b|| <= NOISE_FACTOR * noise.
-    """
-
-    def __init__(self, tol):
-        self.tol = tol  # the tolerance after k steps: tol(k)
-        self.worst: dict[str, dict] = {}
-        self.scale: dict[str, float] = {}
-        self.first_step: int | None = None
-        self.first_keys: list[str] = []
-
-    def update(self, step: int, reference: dict, candidate: dict, noise: dict | None = None) -> None:
-        late = []
-        for key in reference:
-            a, b = np.asarray(reference[key], float), np.asarray(candidate[key], float)
-            e = errors(a, b)
-            e["abs_diff"] = float(np.linalg.norm(a - b))
-            self.scale[key] = max(self.scale.get(key, 0.0), float(np.linalg.norm(a) + np.linalg.norm(b)))
-            e["drift"] = e["abs_diff"] / self.scale[key] if self.scale[key] > 0 else 0.0
-            if noise is not None:
-                e["float32_noise"] = noise[key]
-            if key not in self.worst or e["drift"] > self.worst[key]["drift"]:
-                self.worst[key] = e | {"step": step}
-            within_noise = noise is not None and e["abs_diff"] <= NOISE_FACTOR * noise[key]
-            if e["drift"] > self.tol(step) and not within_noise:
-                late.append(key)
-        if late and self.first_step is None:
-            self.first_step, self.first_keys = step, late
-
-    def report(self) -> dict:
-        return {"worst": self.worst, "first_drift_step": self.first_step, "first_drift_keys": self.first_keys,
-                "passed": self.first_step is None}
 
 
 def layer_parameters(arrays: list[np.ndarray], n_layers: int) -> dict[str, np.ndarray]:
@@ -280,9 +235,7 @@ def run_fit_case(config: Config, split: datasets.Split, dtype: str, hidden: int 
                       **dict(zip(weight_names(n_layers), model.get_weights()))}
         scratch_side = {"loss": s_hist["loss"], "val_loss": s_hist["val_loss"],
                         **dict(zip(weight_names(n_layers), net.get_weights()))}
-        compared = {k: errors(keras_side[k], scratch_side[k]) for k in keras_side}
-        for e in compared.values():
-            e["passed"] = e["rel_diff"] <= tol
+        compared = compare_named(keras_side, scratch_side, tol)
     accuracy = {}
     if error is None:
         for side, hist in (("keras", k_hist), ("scratch", s_hist)):
@@ -365,8 +318,7 @@ def render_fits(results: list[dict]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     d = Config()
-    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
-               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = command_parser(PROG, __doc__)
     p.add_argument("--layers", type=list_of("layer size", convert=int, noun="integer", repeats=True), default=d.layers,
                    help="layer sizes of the step-by-step network (sigmoid output, binary cross-entropy)")
     p.add_argument("--hidden-activation", choices=keras_ref.HIDDEN_ACTIVATIONS, default=d.hidden_activation)
@@ -402,62 +354,52 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _config(args, parser) -> Config:
+def prepare(args, parser) -> Config:
     if "none" in args.datasets and args.datasets != ("none",):
         parser.error("--datasets none cannot be combined with data set names")
     config = Config(**config_from(args, Config, datasets=tuple(d for d in args.datasets if d != "none")))
     for b in config.batch_sizes:
         if not 1 <= b <= config.examples:
             parser.error(f"batch size {b} must be from 1 to --examples ({config.examples})")
-    check_output(args, parser)
+    scratch.network.check_layer_sizes(config.layers)
+    scratch.network.check_l2(config.l2)
+    if config.layers[-1] != 1:
+        raise ValueError(f"the step-by-step network has one sigmoid output; --layers ends in {config.layers[-1]}")
     return config
 
 
-def main(argv=None) -> int:
+def execute(config: Config, args, device_name: str) -> Outcome:
     started = time.perf_counter()
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    config = _config(args, parser)
-    device_name = chosen_device(args, parser)
-    try:
-        scratch.network.check_layer_sizes(config.layers)
-        scratch.network.check_l2(config.l2)
-        if config.layers[-1] != 1:
-            raise ValueError(f"the step-by-step network has one sigmoid output; --layers ends in {config.layers[-1]}")
-        print(f"{PROG}: {'-'.join(map(str, config.layers))} network ({config.hidden_activation}), "
-              f"init {config.init_mode}, {config.steps} steps on {config.examples} examples, "
-              f"l2 {config.l2}, seed {config.seed}, {describe_quirks(config.keras_compat)}"
-              + (f", perturbed after step {config.perturb_step}" if config.perturb_step else ""), flush=True)
-        info = versions()
-        print(f"device {device_name}, TensorFlow {info['tensorflow']}, Keras {info['keras']}", flush=True)
-        from keras_ref.devices import placed
-        with placed(device_name):
-            steps, fits = run(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
-    except ValueError as e:
-        return die(PROG, str(e))
-    elapsed = time.perf_counter() - started
+    info = versions()
+    # the header first, with the progress of a long run on stderr below it
+    print(f"{PROG}: {'-'.join(map(str, config.layers))} network ({config.hidden_activation}), "
+          f"init {config.init_mode}, {config.steps} steps on {config.examples} examples, "
+          f"l2 {config.l2}, seed {config.seed}, {describe_quirks(config.keras_compat)}"
+          + (f", perturbed after step {config.perturb_step}" if config.perturb_step else "")
+          + f"\ndevice {device_name}, TensorFlow {info['tensorflow']}, Keras {info['keras']}", flush=True)
+    steps, fits = run(config, progress=lambda line: print(line, file=sys.stderr, flush=True))
     cases = steps + fits
     passed = sum(r["passed"] for r in cases)
-
-    print(render_steps(steps))
+    lines = [render_steps(steps)]
     if fits:
-        print()
-        print(render_fits(fits))
+        lines += ["", render_fits(fits)]
     for r in cases:
         if r["error"]:
-            print(f"FAIL {r.get('optimizer', r.get('dataset'))}/{r['dtype']}: {r['error']}")
+            lines.append(f"FAIL {r.get('optimizer', r.get('dataset'))}/{r['dtype']}: {r['error']}")
     for r in steps:
         if r["first_drift_step"] is not None:
             key = r["first_drift_keys"][0]
             e = r["worst"][key]
-            print(f"FAIL {r['optimizer']}/batch {r['batch_size']}/{r['dtype']}: first drift at step "
-                  f"{r['first_drift_step']} in {', '.join(r['first_drift_keys'])}; worst {key}: max abs "
-                  f"{e['max_abs']:.3g}, drift {e['drift']:.3g} at step {e['step']} (scratch vs keras)")
-    print(f"{passed}/{len(cases)} runs agree (drift <= {describe_tolerance(config)}, "
-          f"after every step) in {elapsed:.1f} s")
-    if args.json:
-        write_json(args.json, json_report(PROG, passed == len(cases), config, elapsed, device_name, steps=steps, fits=fits))
-    return 0 if passed == len(cases) else 1
+            lines.append(f"FAIL {r['optimizer']}/batch {r['batch_size']}/{r['dtype']}: first drift at step "
+                         f"{r['first_drift_step']} in {', '.join(r['first_drift_keys'])}; worst {key}: max abs "
+                         f"{e['max_abs']:.3g}, drift {e['drift']:.3g} at step {e['step']} (scratch vs keras)")
+    lines.append(f"{passed}/{len(cases)} runs agree (drift <= {describe_tolerance(config)}, "
+                 f"after every step) in {time.perf_counter() - started:.1f} s")
+    return Outcome(passed == len(cases), config, lines, {"steps": steps, "fits": fits})
+
+
+def main(argv=None) -> int:
+    return run_command(PROG, build_parser, argv, execute, prepare)
 
 
 if __name__ == "__main__":

@@ -170,34 +170,32 @@ def check_file_config(config: dict) -> None:
             raise refuse("activation", activation, ACTIVATIONS)
 
 
-@contextlib.contextmanager
-def floatx_for(path: str, choice: str = "auto"):
-    """Keras's ``floatx()`` while a command loads, checks and trains the model in ``path``:
-    ``choice``, or for ``auto`` the dtype the file's layers name; restored afterwards.
+def checked_config(path: str) -> dict:
+    """The file's config (``file_config``), refused in one line where it names anything
+    ``check_file_config`` does not allow: read once, before Keras reads anything."""
+    config = file_config(path)
+    check_file_config(config)
+    return config
 
-    Keras rebuilds a loss saved by name in the ``floatx()`` of the moment it loads the file,
-    so a float64 model loaded under the default float32 gets a float32 loss (which the twin
-    refuses).  ``auto`` loads it as it was most likely trained: under its own dtype.
-    """
+
+@contextlib.contextmanager
+def keras_floatx(dtype: str | None):
+    """Keras's ``floatx()`` set to ``dtype`` (left as it is for None) while the block runs, then restored."""
     keras = quiet.keras()
-    if choice == "auto":
-        config = file_config(path)
-        check_file_config(config)  # refused here, in one line, before anything reads it further
-        chosen = file_dtype(config)
-    else:
-        chosen = choice
     before = keras.config.floatx()
-    if chosen in ("float32", "float64"):
-        keras.config.set_floatx(chosen)
+    if dtype in ("float32", "float64"):
+        keras.config.set_floatx(dtype)
     try:
         yield keras.config.floatx()
     finally:
         keras.config.set_floatx(before)
 
 
-def load_model_file(path: str):
-    """A Keras model from ``path``, its config checked first, loaded with ``safe_mode=True``."""
-    check_file_config(file_config(path))
+def load_model_file(path: str, config: dict | None = None):
+    """A Keras model from ``path``, its config checked first (``config``, where the caller has
+    already checked it), loaded with ``safe_mode=True``."""
+    if config is None:
+        checked_config(path)
     keras = quiet.keras()
     import keras_ref.models  # noqa: F401  (registers keras_ref's leaky_relu, which such files name)
     try:
@@ -211,6 +209,28 @@ def load_model_file(path: str):
             return keras.saving.load_model(path, safe_mode=True, compile=True)
     except Exception as e:  # a truncated or inconsistent file: one clear line, not Keras's traceback
         raise ValueError(f"{path} could not be loaded as a Keras model: {type(e).__name__}: {e}") from None
+
+
+@contextlib.contextmanager
+def loaded(path: str, loss: str | None = None, floatx: str = "auto"):
+    """``with loaded(path) as (model, twin, floatx):`` a model file and its twin, for the
+    commands that check or time it, with Keras's ``floatx()`` set while they do.
+
+    The config is read and checked once, before Keras reads anything.  ``floatx``: ``auto``
+    is the dtype the file's layers name (``file_dtype``), since Keras rebuilds a loss saved by
+    name in the ``floatx()`` of the moment it loads the file, and a float64 model loaded under
+    the default float32 would get a float32 loss (which the twin refuses); ``auto`` loads it
+    as it was most likely trained.  A model saved uncompiled is compiled with ``loss`` and
+    Adam; without ``loss`` it is refused.
+    """
+    config = checked_config(path)
+    with keras_floatx(file_dtype(config) if floatx == "auto" else floatx) as chosen:
+        model = load_model_file(path, config)
+        if getattr(model, "optimizer", None) is None:
+            if loss is None:
+                raise ValueError(f"{path} holds an uncompiled model: give its loss with --loss ({', '.join(LOSSES)})")
+            model.compile(loss=keras_loss(loss, model_dtype(model)), optimizer="adam")
+        yield model, from_keras(model), chosen
 
 
 # --- layers -------------------------------------------------------------------------------------
@@ -470,9 +490,9 @@ def derive_quirks(model, dtype: str) -> frozenset:
 def from_keras(model_or_path, loss=None) -> scratch.Network:
     """The twin of a Keras model (a live ``keras.Model``, or a path to a ``.keras`` or ``.h5`` file)."""
     if isinstance(model_or_path, (str, os.PathLike)):  # loaded under its own dtype, as it was trained
-        with floatx_for(str(model_or_path)):
-            model = load_model_file(model_or_path)
-            return from_keras(model, loss)
+        config = checked_config(str(model_or_path))
+        with keras_floatx(file_dtype(config)):
+            return from_keras(load_model_file(str(model_or_path), config), loss)
     model = model_or_path
     keras = quiet.keras()
     if not isinstance(model, keras.Model):

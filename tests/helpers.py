@@ -32,7 +32,7 @@ def fd_gradients(f, x, h=FD_STEP):
 
 def rel_diff(a, b):
     """The lecture's ||a - b|| / (||a|| + ||b||), as the harness computes it."""
-    from compare.report import errors
+    from compare.core import errors
     return errors(a, b)["rel_diff"]
 
 

@@ -59,7 +59,7 @@ def test_a_perturbed_weight_breaks_agreement():
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((64, 8)), rng.integers(0, 2, (64, 1)).astype(float)
     stds = signal.layer_stds(model, net, X, Y)
-    from compare.report import errors
+    from compare.core import errors
     assert errors(stds["keras"]["activation_std"], stds["scratch"]["activation_std"])["max_rel"] > 1e3 * config.tolerance()
 
 

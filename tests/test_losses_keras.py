@@ -378,7 +378,7 @@ def test_a_perfect_fit_is_judged_by_the_terms_of_a_minus_y(loss):
     moved by 1000 tolerances is still caught."""
     import keras_ref
     from compare import twin
-    from compare.report import compare_named, tolerances_for
+    from compare.core import compare_named
     from scratch.tolerances import of_network
     keras.utils.set_random_seed(3)
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(2)])
@@ -391,9 +391,8 @@ def test_a_perfect_fit_is_judged_by_the_terms_of_a_minus_y(loss):
         _, s_grads = net.loss_and_gradients(X, Y)
         names = [f"grad{i}" for i in range(len(k_grads))]
         keras_side, twin_side = dict(zip(names, k_grads)), dict(zip(names, s_grads))
-        tol = tolerances_for(keras_side, twin_side, of_network(net, len(X)),
+        return compare_named(keras_side, twin_side, of_network(net, len(X)),
                              dict(zip(names, net.gradient_magnitudes(Y))))
-        return compare_named(keras_side, twin_side, tol)
 
     net = twin.from_keras(model)
     assert np.abs(model.predict(X, verbose=0) - Y).max() == 0 and net.loss.gradient_magnitude is not None

@@ -16,7 +16,7 @@ import pytest
 
 import keras_ref
 from compare import twin
-from compare.report import errors
+from compare.core import errors
 from keras_ref import quiet
 from scratch import optimizers, tolerances
 from scratch.keras_compat import QUIRKS

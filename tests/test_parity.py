@@ -4,7 +4,7 @@ import pytest
 
 import keras_ref
 import scratch
-from compare.report import compare_named, failures
+from compare.core import compare_named, failures
 from compare.transfer import keras_to_scratch, scratch_to_keras
 from scratch.tolerances import network
 from tests.helpers import make_xy

@@ -147,7 +147,7 @@ def test_a_twin_goes_back_to_keras(keras):
     model = twin.to_keras(net)
     X = np.random.default_rng(0).standard_normal((16, 4)).astype("float32")
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), net.get_weights()))
-    from compare.report import errors
+    from compare.core import errors
     from scratch import tolerances
     assert errors(model.predict(X, verbose=0), net.predict(X))["rel_diff"] <= tolerances.network("float32", [4, 6, 3], 16)
     again = twin.from_keras(model)  # and back: the same network, computing the same bits
@@ -167,7 +167,7 @@ def test_activation_layers_twin_as_keras_computes_them(keras, make):
     """ReLU, LeakyReLU and Softmax layers; Softmax attaches its logits as the activation does."""
     import keras_ref
     from compare import twin
-    from compare.report import errors
+    from compare.core import errors
     from scratch import tolerances
     rng = np.random.default_rng(0)
     X = rng.standard_normal((32, 4)).astype("float32")
@@ -210,7 +210,7 @@ def test_a_relu_with_every_setting_goes_to_keras_and_back(keras, dtype):
     computes what the twin does, and from_keras gives the same twin back, computing the same bits."""
     import scratch
     from compare import twin
-    from compare.report import errors
+    from compare.core import errors
     from scratch import tolerances
     relu = scratch.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.3, name="relu_all")
     net = scratch.Network(layers=[scratch.Input(4), scratch.Dense(6), relu, scratch.Dense(1)],

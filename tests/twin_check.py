@@ -25,7 +25,7 @@ keras.config.set_floatx(floatx)
 
 import keras_ref  # noqa: E402
 from compare import twin  # noqa: E402
-from compare.report import errors  # noqa: E402
+from compare.core import errors  # noqa: E402
 from scratch import tolerances  # noqa: E402
 
 
