@@ -31,6 +31,12 @@ def tensorboard(log_dir: str):
     return keras.callbacks.TensorBoard(log_dir=log_dir)
 
 
+def execution_seed(seed: int, execution: int) -> int:
+    """Execution k of a trial draws its weights, and shuffles, with seed + k: repeated
+    executions average over initial draws, and the same command gives the same sweep."""
+    return seed + execution
+
+
 class SweepHyperModel(keras_tuner.HyperModel):
     """``keras_ref.build_model`` with its search space: the choices with more than one value."""
 
@@ -43,9 +49,7 @@ class SweepHyperModel(keras_tuner.HyperModel):
         return hp.Choice(name, list(values)) if len(values) > 1 else values[0]
 
     def build(self, hp):
-        # Execution k of a trial draws its weights, and shuffles, with seed + k: repeated
-        # executions average over initial draws, and the same command gives the same sweep.
-        seed = self.seed + getattr(self, "executions", 0)
+        seed = execution_seed(self.seed, getattr(self, "executions", 0))
         self.executions = getattr(self, "executions", 0) + 1
         keras.utils.set_random_seed(seed)
         layers = [self.data.n_features, self._pick(hp, "hidden_units"), self.data.n_outputs]
@@ -69,12 +73,16 @@ class SweepHyperModel(keras_tuner.HyperModel):
 class CurveRecorder(keras.callbacks.Callback):
     """Writes each execution's per-epoch logs and seconds to ``curves/trial_<id>.json``.
 
-    keras-tuner 1.4 keeps only a trial's best epoch; the curves are what the plot draws.
+    keras-tuner 1.4 keeps only the mean over executions of each one's best epoch: the curves
+    are what the statistics and the plot are made of.  keras-tuner's ``Tuner.run_trial`` runs
+    the executions one after another in one process, each ``fit`` with a deep copy of this
+    callback, so execution k finds k executions in the file.  The file is written whole, then
+    renamed: a sweep killed meanwhile leaves the previous executions, never half a file.
     """
 
-    def __init__(self, folder: str, trial_id: str):
+    def __init__(self, folder: str, trial_id: str, seed: int):
         super().__init__()
-        self.path = os.path.join(folder, f"trial_{trial_id}.json")
+        self.path, self.seed = os.path.join(folder, f"trial_{trial_id}.json"), seed
 
     def on_train_begin(self, logs=None):
         self.started, self.logs = time.perf_counter(), {}
@@ -88,10 +96,14 @@ class CurveRecorder(keras.callbacks.Callback):
         if os.path.exists(self.path):
             with open(self.path) as f:
                 record = json.load(f)
-        record["executions"].append({"seconds": time.perf_counter() - self.started,
+        k = len(record["executions"])
+        record["executions"].append({"execution": k, "seed": execution_seed(self.seed, k),
+                                     "seconds": time.perf_counter() - self.started,
                                      "tuner_id": os.environ.get("KERASTUNER_TUNER_ID", "local"), **self.logs})
-        with open(self.path, "w") as f:
+        partial = f"{self.path}.{os.getpid()}.tmp"
+        with open(partial, "w") as f:
             json.dump(record, f)
+        os.replace(partial, self.path)
 
 
 class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
@@ -135,7 +147,7 @@ def make_tuner(oracle: str, hypermodel, out: str, args):
     class Tuner(base):
         def run_trial(self, trial, *fit_args, **fit_kwargs):
             self.hypermodel.executions = 0
-            recorder = CurveRecorder(curves, trial.trial_id)
+            recorder = CurveRecorder(curves, trial.trial_id, self.hypermodel.seed)
             if os.path.exists(recorder.path):  # a retried trial starts its curves and logs afresh
                 os.remove(recorder.path)
                 shutil.rmtree(os.path.join(out, "tensorboard", trial.trial_id), ignore_errors=True)

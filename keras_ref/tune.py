@@ -4,8 +4,15 @@ The search space is ``init_mode`` by default, all eight, each tried once by ``Gr
 Hidden activation, batch size, learning rate and hidden units join it when given more than
 one value.  Data: a built-in scikit-learn set (breast cancer by default) or a CSV file,
 split into training and validation examples and normalised.  Results go to ``--out DIR``:
-a ranked table on stdout, ``results.csv``, ``results.json``, ``val_loss.png`` (one curve per
-trial) and TensorBoard logs under ``tensorboard/``.
+a ranked table on stdout, ``results.csv`` (a row per trial), ``results_executions.csv`` (a
+row per execution), ``results.json``, ``val_loss.png`` (each trial's mean curve with its 95 %
+band, and each execution's best validation loss) and TensorBoard logs under ``tensorboard/``.
+
+With ``--executions-per-trial`` 2 or more, each trial's best validation loss and final
+validation accuracy get a mean, a standard deviation and a 95 % Student-t interval over its
+executions, and each trial is tested against the best one (Welch, Holm-adjusted over every
+pair, since the best is chosen by the same data: ``keras_ref.stats``): "tied with best" or "worse".  With one execution there is nothing to
+measure the spread with, and the command says that it cannot tell the trials apart.
 
 Run the same command again and an interrupted sweep carries on where it stopped: finished
 trials are kept and not run again, the one that was running is retried.  ``--overwrite``
@@ -54,8 +61,24 @@ def search_record(args, space: dict) -> dict:
     return record
 
 
+def execution_result(k: int, logs: dict) -> dict:
+    """One execution's numbers from its per-epoch logs (``curves/trial_<id>.json``).
+
+    ``best_val_loss`` is its lowest validation loss (keras-tuner scores a trial by the mean of
+    these), ``final_val_accuracy`` its validation accuracy at its last epoch; ``None`` where the
+    logs lack them or the loss is not finite.  A curve recorded before executions were numbered
+    has no ``seed``; its place in the file is its number.
+    """
+    val_loss, val_acc = logs.get("val_loss", []), logs.get("val_accuracy", [])
+    best = int(np.argmin(val_loss)) if val_loss and np.all(np.isfinite(val_loss)) else None
+    return {"execution": logs.get("execution", k), "seed": logs.get("seed"), "tuner_id": logs.get("tuner_id", "local"),
+            "best_val_loss": None if best is None else val_loss[best], "best_epoch": None if best is None else best + 1,
+            "final_val_accuracy": val_acc[-1] if val_acc else None, "epochs": len(val_loss),
+            "seconds": logs["seconds"], "val_loss": val_loss}
+
+
 def collect(out: str, tuner) -> list[dict]:
-    """One row per trial the oracle knows, best first, with its recorded curves."""
+    """One row per trial the oracle knows, best first, with its recorded curves and executions."""
     rows = []
     for trial in tuner.oracle.trials.values():
         path = os.path.join(out, "curves", f"trial_{trial.trial_id}.json")
@@ -76,8 +99,39 @@ def collect(out: str, tuner) -> list[dict]:
             "seconds": float(sum(e["seconds"] for e in executions)),
             "tuner_ids": sorted({e.get("tuner_id", "local") for e in executions}),
             "val_loss_curves": val_loss,
+            "execution_results": [execution_result(k, e) for k, e in enumerate(executions)],
         })
     return sorted(rows, key=lambda r: (r["best_val_loss"] is None, r["best_val_loss"] or 0.0, r["trial_id"]))
+
+
+TEST = ("Welch's two-sided t-test of each trial's best val_loss per execution against the best trial's, "
+        "Holm-adjusted over every pair of trials")
+
+
+def add_statistics(rows: list[dict]) -> dict:
+    """Each row's ``statistics`` (mean, std and 95 % CI over its executions, its test against
+    the best trial and its group), and the sweep's: which trial is best, and whether the
+    executions could tell the trials apart at all.  Only completed trials are compared."""
+    from keras_ref import stats
+    per_execution = lambda r, key: [np.nan if e[key] is None else e[key] for e in r["execution_results"]]
+    completed = {r["trial_id"]: per_execution(r, "best_val_loss") for r in rows if r["status"] == "COMPLETED"}
+    verdict = stats.compare_to_best(completed)
+    for r in rows:
+        test = verdict["trials"].get(r["trial_id"], {"t": None, "p": None, "p_holm": None, "group": "-"})
+        r["statistics"] = {"best_val_loss": stats.summary(per_execution(r, "best_val_loss")),
+                           "final_val_accuracy": stats.summary(per_execution(r, "final_val_accuracy")), **test}
+    return {"test": TEST, "alpha": verdict["alpha"], "best_trial": verdict["best"],
+            "comparable": verdict["comparable"], "note": verdict["note"]}
+
+
+def verdict_line(rows: list[dict], statistics: dict) -> str:
+    """One line under the table: what the test found, or why the sweep cannot tell the trials apart."""
+    if not statistics["comparable"]:
+        return f"{statistics['note']}; run with --executions-per-trial 2 or more."
+    groups = [r["statistics"]["group"] for r in rows]
+    return (f"Welch t-test of best val_loss against trial {statistics['best_trial']}, Holm over every pair of "
+            f"trials, alpha {statistics['alpha']}: {groups.count('tied with best')} tied with "
+            f"best, {groups.count('worse')} worse" + (f", {groups.count('-')} not tested" if "-" in groups else "") + ".")
 
 
 def describe(hyperparameters: dict, space: dict) -> str:
@@ -87,37 +141,86 @@ def describe(hyperparameters: dict, space: dict) -> str:
     return " ".join(parts)
 
 
-def write_results(out: str, rows: list[dict], space: dict, record: dict, device: str) -> None:
-    fields = ["rank", "trial_id", "status", "init_mode", "activation", "hidden_units", "learning_rate", "batch_size",
-              "best_val_loss", "val_accuracy", "best_epoch", "epochs", "executions", "seconds"]
+RESULT_FIELDS = ["rank", "trial_id", "status", "init_mode", "activation", "hidden_units", "learning_rate", "batch_size",
+                 "best_val_loss", "val_accuracy", "best_epoch", "epochs", "executions", "seconds"]
+EXECUTION_FIELDS = ["rank", "trial_id", "status", "init_mode", "activation", "hidden_units", "learning_rate", "batch_size",
+                    "execution", "seed", "tuner_id", "best_val_loss", "best_epoch", "final_val_accuracy", "epochs",
+                    "seconds"]
+
+
+def write_results(out: str, rows: list[dict], space: dict, record: dict, device: str, statistics: dict) -> None:
+    """``results.csv`` (a row per trial), ``results_executions.csv`` (a row per execution) and
+    ``results.json`` (the trials, each with its executions and statistics, and the sweep's)."""
     with open(os.path.join(out, "results.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
+        writer = csv.DictWriter(f, fieldnames=RESULT_FIELDS)
         writer.writeheader()
         for rank, r in enumerate(rows, start=1):
             hp = {k: r["hyperparameters"].get(k, space[k][0]) for k in space}
-            writer.writerow({"rank": rank, **{k: r[k] for k in fields if k in r}, **hp})
+            writer.writerow({"rank": rank, **{k: r[k] for k in RESULT_FIELDS if k in r}, **hp})
+    with open(os.path.join(out, "results_executions.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=EXECUTION_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for rank, r in enumerate(rows, start=1):
+            hp = {k: r["hyperparameters"].get(k, space[k][0]) for k in space}
+            for e in r["execution_results"]:
+                writer.writerow({"rank": rank, "trial_id": r["trial_id"], "status": r["status"], **hp, **e})
     with open(os.path.join(out, "results.json"), "w") as f:
         from keras_ref.sweep import versions
         json.dump({"command": PROG, "sweep": record, "device": device, "versions": versions(),
-                   "trials": rows}, f, indent=2)
+                   "statistics": statistics, "trials": rows}, f, indent=2)
         f.write("\n")
 
 
+def mean_band(curves: list[list[float]]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The mean curve over executions, and its 95 % CI per epoch (``None`` with one execution)."""
+    from keras_ref import stats
+    per_epoch = [stats.summary(values) for values in np.asarray(curves, dtype=float).T]
+    mean = np.array([np.nan if s["mean"] is None else s["mean"] for s in per_epoch])
+    if any(s["ci95"] is None for s in per_epoch):
+        return mean, None, None
+    return mean, np.array([s["ci95"][0] for s in per_epoch]), np.array([s["ci95"][1] for s in per_epoch])
+
+
 def plot(out: str, rows: list[dict], space: dict, title: str) -> str:
+    """Two panels: each trial's mean validation curve with its 95 % band; each execution's best
+    validation loss as a point per trial, ranked, with the mean and its 95 % CI beside them."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(8, 5))
+    import matplotlib.ticker
+    fig, (curves, points) = plt.subplots(1, 2, figsize=(14, 5.5), width_ratios=[1.1, 1])
+    colours = {r["trial_id"]: f"C{i % 10}" for i, r in enumerate(sorted(rows, key=lambda r: r["trial_id"]))}
     for r in sorted(rows, key=lambda r: r["trial_id"]):
-        if r["val_loss_curves"] and all(r["val_loss_curves"]):
-            curve = np.mean(r["val_loss_curves"], axis=0)
-            ax.plot(np.arange(1, len(curve) + 1), curve, marker="o", markersize=3,
-                    label=describe(r["hyperparameters"], space))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation loss")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+        if r["val_loss_curves"] and all(r["val_loss_curves"]) and len({len(c) for c in r["val_loss_curves"]}) == 1:
+            mean, low, high = mean_band(r["val_loss_curves"])
+            epochs = np.arange(1, len(mean) + 1)
+            curves.plot(epochs, mean, marker="o", markersize=3, color=colours[r["trial_id"]],
+                        label=describe(r["hyperparameters"], space))
+            if low is not None:
+                curves.fill_between(epochs, low, high, color=colours[r["trial_id"]], alpha=0.15, linewidth=0)
+    curves.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    curves.set_xlabel("epoch")
+    curves.set_ylabel("validation loss (mean over executions, 95 % band)")
+    curves.set_title(title, fontsize=10)
+    curves.grid(True, alpha=0.3)
+    curves.legend(fontsize=8)
+    labels = []
+    for x, r in enumerate(rows):
+        values = [e["best_val_loss"] for e in r["execution_results"] if e["best_val_loss"] is not None]
+        offsets = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(len(values))
+        points.scatter(x + offsets, values, s=18, color=colours[r["trial_id"]], zorder=3)
+        s = r["statistics"]["best_val_loss"]
+        if s["mean"] is not None:
+            points.plot([x + 0.2, x + 0.36], [s["mean"]] * 2, color="black", linewidth=1.5)
+        if s["ci95"] is not None:
+            points.plot([x + 0.28] * 2, s["ci95"], color="black", linewidth=0.8)
+        group = r["statistics"]["group"]
+        labels.append(describe(r["hyperparameters"], space) + ("" if group == "-" else f"\n{group}"))
+    points.set_xticks(range(len(rows)), labels, rotation=30, ha="right", fontsize=8)
+    points.set_xlim(-0.5, len(rows) - 0.5)
+    points.set_ylabel("best validation loss per execution")
+    points.set_title("each execution's best val_loss, ranked; bar: mean and 95 % CI", fontsize=10)
+    points.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
     path = os.path.join(out, "val_loss.png")
     fig.savefig(path, dpi=100)
@@ -125,14 +228,25 @@ def plot(out: str, rows: list[dict], space: dict, title: str) -> str:
     return path
 
 
+def _number(value, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _interval(ci, digits: int) -> str:
+    return "-" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
 def render(rows: list[dict], space: dict) -> str:
-    table = Table(["rank", "trial", "init_mode" + (" / other values" if len(space) else ""), "best val_loss",
-                   "val_accuracy", "epochs", "seconds", "status"])
+    """The ranked table: keras-tuner's score (the mean best val_loss), its spread over the
+    executions, the final validation accuracy's, and the test against the best trial."""
+    table = Table(["rank", "trial", "init_mode" + (" / other values" if len(space) else ""), "n", "best val_loss",
+                   "sd", "95% CI", "final val_acc", "sd", "95% CI", "p (Holm)", "group", "seconds", "status"])
     for rank, r in enumerate(rows, start=1):
-        table.add(rank, r["trial_id"], describe(r["hyperparameters"], space),
-                  "-" if r["best_val_loss"] is None else f"{r['best_val_loss']:.4f}",
-                  "-" if r["val_accuracy"] is None else f"{r['val_accuracy']:.3f}",
-                  r["epochs"], f"{r['seconds']:.1f}", r["status"])
+        loss, acc = r["statistics"]["best_val_loss"], r["statistics"]["final_val_accuracy"]
+        table.add(rank, r["trial_id"], describe(r["hyperparameters"], space), r["executions"],
+                  _number(r["best_val_loss"], 4), _number(loss["std"], 4), _interval(loss["ci95"], 4),
+                  _number(acc["mean"], 3), _number(acc["std"], 3), _interval(acc["ci95"], 3),
+                  _number(r["statistics"]["p_holm"], 3), r["statistics"]["group"], f"{r['seconds']:.1f}", r["status"])
     return table.render()
 
 
@@ -165,7 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--oracle", choices=ORACLES, default="grid",
                    help="grid tries every combination once; the others sample --max-trials of them")
     p.add_argument("--max-trials", type=positive_int, default=10, help="trials for random and bayesian")
-    p.add_argument("--executions-per-trial", type=positive_int, default=1)
+    p.add_argument("--executions-per-trial", type=positive_int, default=1,
+                   help="runs of each trial, execution k seeded with --seed + k; 2 or more give each trial "
+                        "a spread, a 95%% CI and a test against the best")
     p.add_argument("--epochs", type=positive_int, default=10)
     p.add_argument("--seed", type=count, default=0)
     p.add_argument("--data", default="breast_cancer",
@@ -203,7 +319,8 @@ def prepare_out(args, record: dict, parser) -> None:
         parser.error(f"--out {out} is a file, not a folder")
     record_path = os.path.join(out, "search.json")
     if args.overwrite and os.path.isdir(out) and not is_worker():
-        for name in (PROJECT, "curves", "tensorboard", "search.json", "results.csv", "results.json", "val_loss.png"):
+        for name in (PROJECT, "curves", "tensorboard", "search.json", "results.csv", "results_executions.csv",
+                     "results.json", "val_loss.png"):
             path = os.path.join(out, name)
             if os.path.isdir(path):
                 shutil.rmtree(path)
@@ -283,11 +400,14 @@ def main(argv=None) -> int:
         print(f"{PROG}: worker {os.environ.get('KERASTUNER_TUNER_ID')} done in {time.perf_counter() - started:.0f} s")
         return 0
     rows = collect(args.out, tuner)
+    statistics = add_statistics(rows)
     print(render(rows, space))
-    write_results(args.out, rows, space, record, device)
+    print(verdict_line(rows, statistics))
+    write_results(args.out, rows, space, record, device, statistics)
     path = plot(args.out, rows, space, f"{data.name}: validation loss per trial ({args.oracle} search)")
     done = sum(r["status"] == "COMPLETED" for r in rows)
-    print(f"{done}/{len(rows)} trials completed; {os.path.join(args.out, 'results.csv')}, results.json, {path}, "
+    print(f"{done}/{len(rows)} trials completed; {os.path.join(args.out, 'results.csv')}, results_executions.csv, "
+          f"results.json, {path}, "
           f"TensorBoard logs in {os.path.join(args.out, 'tensorboard')}")
     return 0 if done == len(rows) and rows else 1
 

@@ -1,8 +1,12 @@
 """python -m keras_ref.tune with real keras-tuner processes: a sweep, a resume, a chief and two workers."""
+import contextlib
 import csv
 import glob
+import io
 import json
+import math
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -82,6 +86,139 @@ def test_running_it_again_keeps_every_finished_trial(sweep):
     assert tune.main(QUICK + ["--out", out]) == 0
     assert {k: (t["score"], t["status"]) for k, t in trials(out).items()} == before
     assert_every_init_mode_once(out)
+
+
+def test_one_execution_per_trial_gives_no_spread_and_says_it_cannot_tell_the_trials_apart(sweep, capsys):
+    _, out = sweep
+    assert tune.main(QUICK + ["--out", out]) == 0  # resumes with nothing left to run: the table again
+    printed = capsys.readouterr().out
+    assert "1 execution(s) per trial" in printed and "cannot tell the trials apart" in printed
+    with open(os.path.join(out, "results.json")) as f:
+        report = json.load(f)
+    assert report["statistics"]["comparable"] is False and report["statistics"]["best_trial"] == report["trials"][0]["trial_id"]
+    for t in report["trials"]:
+        assert t["statistics"]["best_val_loss"]["std"] is None and t["statistics"]["best_val_loss"]["ci95"] is None
+        assert t["statistics"]["p_holm"] is None and t["statistics"]["group"] in ("best", "-")
+    rows = table_rows(printed)
+    assert len(rows) == 8 and all(r[c] == "-" for r in rows for c in ("sd", "95% CI", "p (Holm)"))
+
+
+REPEATED = ["--epochs", "2", "--data", "iris", "--init-modes", "he_normal,zero", "--executions-per-trial", "2"]
+#: results.csv's columns before executions were recorded one by one: kept as they were.
+RESULTS_CSV = ["rank", "trial_id", "status", "init_mode", "activation", "hidden_units", "learning_rate", "batch_size",
+               "best_val_loss", "val_accuracy", "best_epoch", "epochs", "executions", "seconds"]
+
+
+def table_rows(printed):
+    """The ranked table's rows as {column: cell}: cells are two or more spaces apart."""
+    lines = printed.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("rank  trial"))
+    header = re.split(r"\s{2,}", lines[start])
+    rows = []
+    for line in lines[start + 2:]:
+        cells = re.split(r"\s{2,}", line)
+        if len(cells) != len(header):
+            break
+        rows.append(dict(zip(header, cells)))  # a repeated column name (sd, 95% CI) keeps the last: accuracy's
+    return rows
+
+
+def run_printed(args):
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = tune.main(args)
+    return code, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def repeated_sweep(tmp_path_factory):
+    """Two init modes, two executions each, two epochs: what it printed, and its results.json."""
+    out = str(tmp_path_factory.mktemp("repeated") / "out")
+    code, printed = run_printed(REPEATED + ["--out", out])
+    with open(os.path.join(out, "results.json")) as f:
+        return code, out, printed, json.load(f)
+
+
+def test_every_execution_is_recorded_with_its_own_seed_and_numbers(repeated_sweep):
+    code, out, _, report = repeated_sweep
+    assert code == 0 and len(report["trials"]) == 2
+    recorded = curves(out)
+    for t in report["trials"]:
+        executions = t["execution_results"]
+        assert [e["execution"] for e in executions] == [0, 1] and [e["seed"] for e in executions] == [0, 1]
+        for e, logs in zip(executions, recorded[t["trial_id"]]):
+            assert e["val_loss"] == logs["val_loss"] and len(e["val_loss"]) == 2
+            assert e["best_val_loss"] == min(logs["val_loss"]) and e["final_val_accuracy"] == logs["val_accuracy"][-1]
+        # keras-tuner's score of the trial is the mean of the executions' best val_loss
+        assert t["best_val_loss"] == pytest.approx(np.mean([e["best_val_loss"] for e in executions]), rel=1e-6)
+    seeds_differ = [e["val_loss"] for t in report["trials"] if t["hyperparameters"]["init_mode"] == "he_normal"
+                    for e in t["execution_results"]]
+    assert seeds_differ[0] != seeds_differ[1]  # two initial draws, not one run twice
+    with open(os.path.join(out, "results_executions.csv")) as f:
+        rows = list(csv.DictReader(f))
+    expected = [(t["trial_id"], e["execution"], e["best_val_loss"], e["final_val_accuracy"])
+                for t in report["trials"] for e in t["execution_results"]]
+    assert [(r["trial_id"], int(r["execution"]), float(r["best_val_loss"]), float(r["final_val_accuracy"]))
+            for r in rows] == expected
+
+
+def test_results_csv_and_json_keep_their_earlier_columns_and_keys(repeated_sweep):
+    _, out, _, report = repeated_sweep
+    with open(os.path.join(out, "results.csv")) as f:
+        assert next(csv.reader(f)) == RESULTS_CSV
+    earlier = {"trial_id", "status", "hyperparameters", "best_val_loss", "val_accuracy", "best_epoch", "epochs",
+               "executions", "seconds", "tuner_ids", "val_loss_curves"}
+    assert all(earlier <= set(t) and t["executions"] == 2 and len(t["val_loss_curves"]) == 2 for t in report["trials"])
+    assert {"command", "sweep", "device", "versions", "trials"} <= set(report)
+
+
+def test_each_trial_has_its_mean_spread_and_interval_over_executions(repeated_sweep):
+    _, _, _, report = repeated_sweep
+    for t in report["trials"]:
+        for key, name in [("best_val_loss", "best_val_loss"), ("final_val_accuracy", "final_val_accuracy")]:
+            values = [e[name] for e in t["execution_results"]]
+            s = t["statistics"][key]
+            std = math.sqrt((values[0] - values[1]) ** 2 / 2)  # two values: s = |a - b| / √2
+            half = math.tan(math.pi * 0.475) * std / math.sqrt(2)  # t(0.975, 1) = tan(0.475 π)
+            assert s["n"] == 2 and s["mean"] == pytest.approx((values[0] + values[1]) / 2)
+            assert s["std"] == pytest.approx(std, abs=1e-12)
+            assert s["ci95"] == pytest.approx([s["mean"] - half, s["mean"] + half], abs=1e-12)
+
+
+def test_the_ranking_is_grouped_against_the_best_trial(repeated_sweep):
+    _, _, printed, report = repeated_sweep
+    best, other = report["trials"]
+    assert report["statistics"]["best_trial"] == best["trial_id"] and report["statistics"]["comparable"]
+    assert best["statistics"]["group"] == "best" and best["statistics"]["p"] is None
+    from scipy.stats import ttest_ind
+    p = ttest_ind([e["best_val_loss"] for e in other["execution_results"]],
+                  [e["best_val_loss"] for e in best["execution_results"]], equal_var=False).pvalue
+    assert other["statistics"]["p"] == pytest.approx(p) and other["statistics"]["p_holm"] == pytest.approx(p)  # m = 1
+    assert other["statistics"]["group"] == ("worse" if p < 0.05 else "tied with best")
+    table = table_rows(printed)
+    assert [(r["trial"], r["group"]) for r in table] == [(t["trial_id"], t["statistics"]["group"]) for t in (best, other)]
+    assert table[1]["p (Holm)"] == f"{p:.3f}"
+    assert f"against trial {best['trial_id']}, Holm over every pair of trials, alpha 0.05" in printed
+
+
+def test_a_resumed_sweep_keeps_its_finished_trials_executions(repeated_sweep):
+    _, out, _, report = repeated_sweep
+    code, printed = run_printed(REPEATED + ["--out", out])
+    with open(os.path.join(out, "results.json")) as f:
+        again = json.load(f)
+    assert code == 0 and "Running Trial" not in printed  # nothing run again
+    assert [t["execution_results"] for t in again["trials"]] == [t["execution_results"] for t in report["trials"]]
+    assert [t["statistics"] for t in again["trials"]] == [t["statistics"] for t in report["trials"]]
+
+
+def test_an_execution_is_read_from_its_per_epoch_logs():
+    # a file the recorder wrote before executions were numbered: no "execution", no "seed"
+    logs = {"seconds": 1.5, "tuner_id": "tuner0", "val_loss": [0.5, 0.4, 0.45], "val_accuracy": [0.7, 0.8, 0.75]}
+    assert tune.execution_result(3, logs) == {
+        "execution": 3, "seed": None, "tuner_id": "tuner0", "best_val_loss": 0.4, "best_epoch": 2,
+        "final_val_accuracy": 0.75, "epochs": 3, "seconds": 1.5, "val_loss": [0.5, 0.4, 0.45]}
+    diverged = tune.execution_result(0, {"seconds": 1.0, "val_loss": [0.5, float("nan")]})
+    assert diverged["best_val_loss"] is None and diverged["best_epoch"] is None and diverged["final_val_accuracy"] is None
 
 
 def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
