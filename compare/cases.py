@@ -22,3 +22,20 @@ def make_batch(layers, loss: str, batch_size: int, seed: int) -> tuple[np.ndarra
     else:
         Y = rng.uniform(0, 1, size=(m, n_out))
     return X.astype(np.float32), Y.astype(np.float32)
+
+
+def fit_on_scratch_batches(model, X, Y, epochs: int, batch_size: int, seed, validation_data=None) -> dict:
+    """``model.fit``, one epoch at a time, on the very batches ``scratch.fit(..., seed=seed)`` cuts:
+    each epoch's permutation drawn from ``numpy.random.default_rng(seed)`` as scratch draws it,
+    the rows put in that order, then fit without Keras's own shuffle.  Returns the history,
+    as ``History.history``."""
+    from scratch.training import batch_indices
+    rng = np.random.default_rng(seed)
+    history: dict[str, list[float]] = {}
+    for _ in range(epochs):
+        order = np.concatenate(list(batch_indices(len(X), batch_size, True, rng)))
+        h = model.fit(X[order], Y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+                      validation_data=validation_data)
+        for k, v in h.history.items():
+            history.setdefault(k, []).extend(float(x) for x in v)
+    return history

@@ -29,6 +29,7 @@ from compare.cli import (
     command_parser, add_compat_arguments, add_output_arguments, describe_quirks, list_of,
     add_device_arguments, config_from, count, positive_float, positive_int,
 )
+from compare.cases import fit_on_scratch_batches
 from compare.core import NOISE_FACTOR, Drift, Outcome, compare_named, run_command
 from compare.report import Table, versions, weight_names
 from compare.transfer import keras_to_scratch
@@ -216,14 +217,8 @@ def run_fit_case(config: Config, split: datasets.Split, dtype: str, hidden: int 
                              seed=config.seed, validation_data=(X_val, Y_val), verbose=0)
     except FloatingPointError as e:
         s_hist, error = {}, f"scratch: {e}"
-    rng = np.random.default_rng(config.seed)  # the same permutations scratch.fit drew
-    k_hist: dict[str, list[float]] = {}
-    for _ in range(config.epochs if error is None else 0):
-        order = np.concatenate(list(batch_indices(len(X), batch_size, True, rng)))
-        h = model.fit(X[order], Y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
-                      validation_data=(X_val, Y_val))
-        for k, v in h.history.items():
-            k_hist.setdefault(k, []).extend(float(x) for x in v)
+    k_hist = {} if error is not None else fit_on_scratch_batches(  # the same permutations scratch.fit drew
+        model, X, Y, config.epochs, batch_size, config.seed, (X_val, Y_val))
 
     # every step of every epoch, and sums as long as the longer of a batch and the validation set
     steps = config.epochs * -(-len(X) // batch_size)

@@ -16,6 +16,18 @@ from keras_ref.quiet import tensorflow
 
 tf = tensorflow()
 import keras  # noqa: E402  (after TensorFlow's quiet start)
+import logging  # noqa: E402
+
+
+class _NoRetracingWarning(logging.Filter):
+    """A sweep builds a new model, so new tf.functions, for every execution: TensorFlow's warning
+    that functions are traced again and again says nothing a sweep can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_NoRetracingWarning())
 import keras_tuner  # noqa: E402
 
 from keras_ref.models import build_model, compile_model  # noqa: E402
@@ -38,26 +50,39 @@ def execution_seed(seed: int, execution: int) -> int:
 
 
 class SweepHyperModel(keras_tuner.HyperModel):
-    """``keras_ref.build_model`` with its search space: the choices with more than one value."""
+    """``keras_ref.build_model`` with its search space: the choices with more than one value.
 
-    def __init__(self, data: datasets.Split, space: dict, seed: int):
+    ``fit`` hands each execution to the sweep's engine (``keras_ref.tune.KerasEngine``, or one
+    given to ``keras_ref.tune.main``), except an execution a killed run already finished: its
+    recorded logs are given back to keras-tuner as its history, so none runs twice.
+    """
+
+    def __init__(self, data: datasets.Split, space: dict, seed: int, engine=None):
         super().__init__(name="init_mode_sweep")
-        self.data, self.space, self.seed = data, space, seed
+        self.data, self.space, self.seed, self.engine = data, space, seed, engine
+        self.finished: list[dict] = []  # the running trial's executions recorded before (set by run_trial)
 
     def _pick(self, hp, name):
         values = self.space[name]
         return hp.Choice(name, list(values)) if len(values) > 1 else values[0]
 
+    def values(self, hp) -> dict:
+        """Every hyperparameter of this trial, searched or fixed."""
+        return {name: self._pick(hp, name) for name in self.space}
+
     def build(self, hp):
         seed = execution_seed(self.seed, getattr(self, "executions", 0))
         self.executions = getattr(self, "executions", 0) + 1
+        return self.model(self.values(hp), seed)
+
+    def model(self, values: dict, seed: int):
+        """The compiled model of one execution: ``values`` of every hyperparameter, weights drawn with ``seed``."""
         keras.utils.set_random_seed(seed)
-        layers = [self.data.n_features, self._pick(hp, "hidden_units"), self.data.n_outputs]
-        model = build_model(layers, hidden_activation=self._pick(hp, "activation"),
-                            output_activation=self.data.output_activation, loss=self.data.loss,
-                            init_mode=self._pick(hp, "init_mode"), seed=seed)
+        layers = [self.data.n_features, values["hidden_units"], self.data.n_outputs]
+        model = build_model(layers, hidden_activation=values["activation"], output_activation=self.data.output_activation,
+                            loss=self.data.loss, init_mode=values["init_mode"], seed=seed)
         compile_model(model, self.data.loss, "float32",
-                      optimizer=keras.optimizers.Adam(learning_rate=self._pick(hp, "learning_rate")))
+                      optimizer=keras.optimizers.Adam(learning_rate=values["learning_rate"]))
         # Adam's variables (iterations, learning rate, m and v of every weight) exist before
         # fit, so that Hyperband's model.load_weights of the trial this one continues restores
         # them with the weights.  Keras 3 skips the saved state of an optimizer not yet built,
@@ -66,8 +91,14 @@ class SweepHyperModel(keras_tuner.HyperModel):
         return model
 
     def fit(self, hp, model, *args, **kwargs):
+        execution = self.executions - 1
+        if execution < len(self.finished):  # finished before the sweep was killed: not run again
+            history = keras.callbacks.History()
+            history.history = {k: v for k, v in self.finished[execution].items() if isinstance(v, list)}
+            return history
         kwargs["verbose"] = 0  # keras-tuner's own display reports each trial; no bar per epoch
-        return model.fit(*args, batch_size=self._pick(hp, "batch_size"), **kwargs)
+        return self.engine.fit(self, hp, model, *args, batch_size=self._pick(hp, "batch_size"),
+                               seed=execution_seed(self.seed, execution), **kwargs)
 
 
 class CurveRecorder(keras.callbacks.Callback):
@@ -92,10 +123,7 @@ class CurveRecorder(keras.callbacks.Callback):
             self.logs.setdefault(k, []).append(float(v))
 
     def on_train_end(self, logs=None):
-        record = {"executions": []}
-        if os.path.exists(self.path):
-            with open(self.path) as f:
-                record = json.load(f)
+        record = recorded(self.path)
         k = len(record["executions"])
         record["executions"].append({"execution": k, "seed": execution_seed(self.seed, k),
                                      "seconds": time.perf_counter() - self.started,
@@ -104,6 +132,14 @@ class CurveRecorder(keras.callbacks.Callback):
         with open(partial, "w") as f:
             json.dump(record, f)
         os.replace(partial, self.path)
+
+
+def recorded(path: str) -> dict:
+    """A trial's curves file, ``{"executions": [...]}``: empty where none is written yet."""
+    if not os.path.exists(path):
+        return {"executions": []}
+    with open(path) as f:
+        return json.load(f)
 
 
 class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
@@ -148,9 +184,10 @@ def make_tuner(oracle: str, hypermodel, out: str, args):
         def run_trial(self, trial, *fit_args, **fit_kwargs):
             self.hypermodel.executions = 0
             recorder = CurveRecorder(curves, trial.trial_id, self.hypermodel.seed)
-            if os.path.exists(recorder.path):  # a retried trial starts its curves and logs afresh
-                os.remove(recorder.path)
-                shutil.rmtree(os.path.join(out, "tensorboard", trial.trial_id), ignore_errors=True)
+            # a retried trial keeps the executions it finished, and starts the others' logs afresh
+            self.hypermodel.finished = recorded(recorder.path)["executions"][:self.executions_per_trial]
+            for k in range(len(self.hypermodel.finished), self.executions_per_trial):
+                shutil.rmtree(os.path.join(out, "tensorboard", trial.trial_id, f"execution{k}"), ignore_errors=True)
             callbacks = list(fit_kwargs.pop("callbacks", [])) + [recorder]
             if is_worker():  # keras-tuner's display speaks on the chief only
                 print(f"{PROG}: {os.environ.get('KERASTUNER_TUNER_ID')} runs trial {trial.trial_id} "

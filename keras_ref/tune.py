@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import os
 import shutil
@@ -42,6 +43,33 @@ LECTURE_BATCH_SIZES = (64, 128, 256, 512, 1024)
 PROJECT = "sweep"
 
 
+class KerasEngine:
+    """model.fit, shuffled by Keras (the default).
+
+    An engine trains one execution: ``fit(hypermodel, hp, model, x, y, batch_size, seed,
+    epochs, validation_data, callbacks, ...)`` gets the model keras-tuner built (its weights
+    Keras's draws for this execution's seed) and returns its history.  ``refuse(args)`` says
+    why it cannot run a sweep (None when it can), before TensorFlow is imported; ``after(...)``
+    runs on the chief once the sweep is done, and returns lines to print, a dict for
+    ``results.json`` and whether it passed.  Other engines are given to ``main`` (the scratch
+    engine: ``python -m compare.tune``).
+    """
+    name = "keras"
+
+    @staticmethod
+    def refuse(args) -> str | None:
+        return None
+
+    def fit(self, hypermodel, hp, model, *args, batch_size, seed, **kwargs):
+        return model.fit(*args, batch_size=batch_size, **kwargs)
+
+    def after(self, sweep, rows: list[dict], args) -> tuple[list[str], dict, bool]:
+        return [], {"name": self.name}, True
+
+
+ENGINES = {"keras": KerasEngine}
+
+
 def data_identity(args) -> str:
     """A built-in data set's name, or a CSV's real path and the SHA-256 of its bytes."""
     if args.target is None:
@@ -55,7 +83,8 @@ def data_identity(args) -> str:
 def search_record(args, space: dict) -> dict:
     """What makes a sweep the same sweep: resuming with anything else is refused."""
     record = {"data": data_identity(args), "target": args.target, "oracle": args.oracle, "space": space,
-              "epochs": args.epochs, "executions_per_trial": args.executions_per_trial, "seed": args.seed}
+              "epochs": args.epochs, "executions_per_trial": args.executions_per_trial, "seed": args.seed,
+              "engine": args.engine}
     if args.oracle in ("random", "bayesian"):
         record["max_trials"] = args.max_trials
     return record
@@ -148,7 +177,8 @@ EXECUTION_FIELDS = ["rank", "trial_id", "status", "init_mode", "activation", "hi
                     "seconds"]
 
 
-def write_results(out: str, rows: list[dict], space: dict, record: dict, device: str, statistics: dict) -> None:
+def write_results(out: str, rows: list[dict], space: dict, record: dict, device: str, statistics: dict,
+                  engine: dict | None = None) -> None:
     """``results.csv`` (a row per trial), ``results_executions.csv`` (a row per execution) and
     ``results.json`` (the trials, each with its executions and statistics, and the sweep's)."""
     with open(os.path.join(out, "results.csv"), "w", newline="") as f:
@@ -167,7 +197,7 @@ def write_results(out: str, rows: list[dict], space: dict, record: dict, device:
     with open(os.path.join(out, "results.json"), "w") as f:
         from keras_ref.sweep import versions
         json.dump({"command": PROG, "sweep": record, "device": device, "versions": versions(),
-                   "statistics": statistics, "trials": rows}, f, indent=2)
+                   "statistics": statistics, "engine": engine, "trials": rows}, f, indent=2)
         f.write("\n")
 
 
@@ -266,8 +296,9 @@ def _positive_number(convert):
     return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+def build_parser(engines: dict | None = None, prog: str = PROG) -> argparse.ArgumentParser:
+    engines = engines or ENGINES
+    p = Parser(prog=prog, description=__doc__.split("\n\n")[0],
                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--init-modes", type=list_of("init mode", INIT_MODES), default=INIT_MODES)
     p.add_argument("--activations", type=list_of("activation", HIDDEN_ACTIVATIONS), default=("relu",),
@@ -289,6 +320,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default=None, help="the CSV's class column")
     p.add_argument("--out", default="tune_results", metavar="DIR", help="where the sweep and its results live")
     p.add_argument("--overwrite", action="store_true", help="start afresh, deleting DIR's earlier sweep")
+    p.add_argument("--engine", choices=tuple(engines), default="keras",
+                   help="what trains each execution: " + "; ".join(f"{k}: {e.__doc__.splitlines()[0]}"
+                                                                    for k, e in engines.items()))
+    p.add_argument("--jobs", type=positive_int, default=1,
+                   help="run the sweep as keras-tuner's chief and this many workers on 127.0.0.1, the cores "
+                        "shared among them; stopped together when it ends or is interrupted")
+    p.add_argument("--port", type=int, default=None, help="with --jobs: the oracle's port (default: a free one)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="TensorFlow's threads in this process (--jobs sets each worker's)")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also write TensorBoard logs under DIR/tensorboard (costs about a fifth of an execution)")
     p.add_argument("--device", default="auto", help="auto, cpu, gpu, cpu:N or gpu:N")
     p.add_argument("--log-placement", action="store_true",
                    help="turn on TensorFlow's device placement log (and show its start-up log)")
@@ -320,7 +362,7 @@ def prepare_out(args, record: dict, parser) -> None:
     record_path = os.path.join(out, "search.json")
     if args.overwrite and os.path.isdir(out) and not is_worker():
         for name in (PROJECT, "curves", "tensorboard", "search.json", "results.csv", "results_executions.csv",
-                     "results.json", "val_loss.png"):
+                     "results.json", "val_loss.png", "parity.png"):
             path = os.path.join(out, name)
             if os.path.isdir(path):
                 shutil.rmtree(path)
@@ -342,6 +384,8 @@ def prepare_out(args, record: dict, parser) -> None:
                 earlier = json.load(f)
         except (OSError, ValueError):
             parser.error(f"{record_path} cannot be read as a sweep record; pass --overwrite or another --out")
+        if isinstance(earlier, dict):
+            earlier.setdefault("engine", "keras")  # a sweep recorded before engines were named
         if earlier != json.loads(json.dumps(record)):
             changed = sorted(k for k in set(earlier) | set(record) if earlier.get(k) != json.loads(json.dumps(record)).get(k))
             parser.error(f"--out {out} holds a sweep with another {', '.join(changed)}; resume it with the same "
@@ -353,12 +397,26 @@ def prepare_out(args, record: dict, parser) -> None:
         os.replace(partial, record_path)
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
+def trial_count(args, space: dict) -> int | None:
+    """How many trials the oracle will make: the grid's size, or --max-trials (None for hyperband)."""
+    if args.oracle == "grid":
+        return int(np.prod([len(v) for v in space.values()]))
+    return None if args.oracle == "hyperband" else args.max_trials
+
+
+def main(argv=None, engines: dict | None = None, module: str = "keras_ref.tune") -> int:
+    """The command; ``engines`` adds engines to Keras's (``compare.tune`` adds the scratch twin), and
+    ``module`` is what ``--jobs`` starts its workers as."""
+    engines = {**ENGINES, **(engines or {})}
+    parser = build_parser(engines, module)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     check_distributed(parser)
     if args.oracle == "hyperband" and args.epochs < 3:
         parser.error(f"hyperband needs --epochs of at least 3 to form brackets, got {args.epochs}")
+    refused = engines[args.engine].refuse(args)
+    if refused:
+        parser.error(f"--engine {args.engine}: {refused}")
     try:
         if args.target is not None or args.data.endswith(".csv"):
             if args.target is None:
@@ -368,7 +426,31 @@ def main(argv=None) -> int:
             data = datasets.load(args.data, seed=args.seed)
     except ValueError as e:
         parser.error(str(e))
+    space = {"init_mode": list(args.init_modes), "activation": list(args.activations),
+             "hidden_units": list(args.hidden_units), "learning_rate": list(args.learning_rates),
+             "batch_size": list(args.batch_sizes)}
+    for b in args.batch_sizes:
+        if b > len(data.X_train):
+            parser.error(f"batch size {b} is larger than the {len(data.X_train)} training examples of {data.name}")
+    distributed = "KERASTUNER_ORACLE_IP" in os.environ
+    jobs = 1 if distributed else args.jobs  # a process of a distributed sweep is already one of its jobs
+    trials = trial_count(args, space)
+    if jobs > 1 and trials is not None and jobs > trials:
+        parser.error(f"--jobs {jobs} is more than the sweep's {trials} trials")
+    if args.port is not None and jobs > 1:
+        from keras_ref.jobs import check_port
+        try:
+            check_port(args.port)
+        except ValueError as e:
+            parser.error(str(e))
+    record = search_record(args, space)
+    prepare_out(args, record, parser)
+
     quiet.tensorflow(verbose=args.verbose or args.log_placement)
+    if args.threads is not None:
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from keras_ref import sweep
     from keras_ref.devices import log_placement, placed, resolve_device
     try:
@@ -377,39 +459,64 @@ def main(argv=None) -> int:
         parser.error(str(e))
     if args.log_placement:
         log_placement(True)
-    space = {"init_mode": list(args.init_modes), "activation": list(args.activations),
-             "hidden_units": list(args.hidden_units), "learning_rate": list(args.learning_rates),
-             "batch_size": list(args.batch_sizes)}
-    for b in args.batch_sizes:
-        if b > len(data.X_train):
-            parser.error(f"batch size {b} is larger than the {len(data.X_train)} training examples of {data.name}")
-    record = search_record(args, space)
-    prepare_out(args, record, parser)
 
     searched = {k: v for k, v in space.items() if len(v) > 1}
-    print(f"{PROG}: {args.oracle} search over {', '.join(f'{k} ({len(v)})' for k, v in searched.items()) or 'nothing'}"
-          f" on {data.name} ({len(data.X_train)} training, {len(data.X_val)} validation examples), "
-          f"{args.epochs} epochs, device {device}, results in {args.out}", flush=True)
-    tuner = sweep.make_tuner(args.oracle, sweep.SweepHyperModel(data, space, args.seed), args.out, args)
+    if not is_worker():
+        print(f"{module}: {args.oracle} search over "
+              f"{', '.join(f'{k} ({len(v)})' for k, v in searched.items()) or 'nothing'} on {data.name} "
+              f"({len(data.X_train)} training, {len(data.X_val)} validation examples), {args.epochs} epochs, "
+              f"engine {args.engine}, {f'{jobs} jobs, ' if jobs > 1 else ''}device {device}, results in {args.out}",
+              flush=True)
+    engine = engines[args.engine]()
+    hypermodel = sweep.SweepHyperModel(data, space, args.seed, engine)
+    tuner = sweep.make_tuner(args.oracle, hypermodel, args.out, args)
+    callbacks = [sweep.tensorboard(os.path.join(args.out, "tensorboard"))] if args.tensorboard else []
+    # keras-tuner calls gc.collect() twice before it builds each execution's model (Tuner._try_build).
+    # Each call walks every object TensorFlow and Keras made at import: 0.2 s, more than the twin's
+    # whole execution.  Frozen, those are left out of every collection; what runs after is collected.
+    gc.freeze()
     started = time.perf_counter()
-    with placed(device):
-        tuner.search(data.X_train.astype("float32"), data.y_train.astype("float32"), epochs=args.epochs,
-                     validation_data=(data.X_val.astype("float32"), data.y_val.astype("float32")),
-                     callbacks=[sweep.tensorboard(os.path.join(args.out, "tensorboard"))], verbose=1)
+
+    def search():
+        with placed(device):
+            tuner.search(data.X_train.astype("float32"), data.y_train.astype("float32"), epochs=args.epochs,
+                         validation_data=(data.X_val.astype("float32"), data.y_val.astype("float32")),
+                         callbacks=callbacks, verbose=1)
+
+    if jobs > 1:
+        from keras_ref.jobs import Workers, free_port, stop_on_sigterm
+        stop_on_sigterm()
+        workers = Workers([sys.executable, "-m", module, *argv], jobs, args.port or free_port())
+        try:
+            with workers:  # this process is now the chief: its search serves the oracle to the workers
+                search()
+                workers.wait()
+        except KeyboardInterrupt:
+            why = workers.failed or "interrupted"
+            print(f"{module}: {why}; every worker stopped. Run the same command again to resume.", file=sys.stderr)
+            return 1 if workers.failed else 130
+    else:
+        search()
     if is_worker():
-        print(f"{PROG}: worker {os.environ.get('KERASTUNER_TUNER_ID')} done in {time.perf_counter() - started:.0f} s")
+        print(f"{module}: worker {os.environ.get('KERASTUNER_TUNER_ID')} done in {time.perf_counter() - started:.0f} s")
         return 0
+    elapsed = time.perf_counter() - started
     rows = collect(args.out, tuner)
     statistics = add_statistics(rows)
     print(render(rows, space))
     print(verdict_line(rows, statistics))
-    write_results(args.out, rows, space, record, device, statistics)
+    with placed(device):
+        lines, engine_report, engine_passed = engine.after(hypermodel, rows, args)
+    for line in lines:
+        print(line)
+    write_results(args.out, rows, space, record, device, statistics,
+                  {**engine_report, "jobs": jobs, "seconds": elapsed})
     path = plot(args.out, rows, space, f"{data.name}: validation loss per trial ({args.oracle} search)")
     done = sum(r["status"] == "COMPLETED" for r in rows)
-    print(f"{done}/{len(rows)} trials completed; {os.path.join(args.out, 'results.csv')}, results_executions.csv, "
-          f"results.json, {path}, "
-          f"TensorBoard logs in {os.path.join(args.out, 'tensorboard')}")
-    return 0 if done == len(rows) and rows else 1
+    print(f"{done}/{len(rows)} trials completed in {elapsed:.1f} s; {os.path.join(args.out, 'results.csv')}, "
+          f"results_executions.csv, results.json, {path}"
+          + (f", TensorBoard logs in {os.path.join(args.out, 'tensorboard')}" if args.tensorboard else ""))
+    return 0 if done == len(rows) and rows and engine_passed else 1
 
 
 if __name__ == "__main__":

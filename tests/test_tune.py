@@ -77,7 +77,7 @@ def test_a_grid_sweep_tries_every_init_mode_once_and_writes_its_results(sweep, c
     assert all(len(t["val_loss_curves"][0]) == 2 for t in report["trials"])
     with open(os.path.join(out, "val_loss.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert glob.glob(os.path.join(out, "tensorboard", "**", "events.out.tfevents.*"), recursive=True)
+    assert not os.path.exists(os.path.join(out, "tensorboard"))  # TensorBoard's logs only when asked
 
 
 def test_running_it_again_keeps_every_finished_trial(sweep):
@@ -103,7 +103,8 @@ def test_one_execution_per_trial_gives_no_spread_and_says_it_cannot_tell_the_tri
     assert len(rows) == 8 and all(r[c] == "-" for r in rows for c in ("sd", "95% CI", "p (Holm)"))
 
 
-REPEATED = ["--epochs", "2", "--data", "iris", "--init-modes", "he_normal,zero", "--executions-per-trial", "2"]
+REPEATED = ["--epochs", "2", "--data", "iris", "--init-modes", "he_normal,zero", "--executions-per-trial", "2",
+            "--tensorboard"]
 #: results.csv's columns before executions were recorded one by one: kept as they were.
 RESULTS_CSV = ["rank", "trial_id", "status", "init_mode", "activation", "hidden_units", "learning_rate", "batch_size",
                "best_val_loss", "val_accuracy", "best_epoch", "epochs", "executions", "seconds"]
@@ -142,6 +143,10 @@ def repeated_sweep(tmp_path_factory):
 def test_every_execution_is_recorded_with_its_own_seed_and_numbers(repeated_sweep):
     code, out, _, report = repeated_sweep
     assert code == 0 and len(report["trials"]) == 2
+    for t in report["trials"]:  # --tensorboard: each execution's logs in a folder of its own
+        for k in range(2):
+            assert glob.glob(os.path.join(out, "tensorboard", t["trial_id"], f"execution{k}", "**",
+                                          "events.out.tfevents.*"), recursive=True)
     recorded = curves(out)
     for t in report["trials"]:
         executions = t["execution_results"]
@@ -238,6 +243,19 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
     assert {k: trials(out)[k]["score"] for k in finished} == finished
 
 
+_BUSY = []
+
+
+def busy_port() -> int:
+    """A port something listens on for the whole test session."""
+    if not _BUSY:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        _BUSY.append(s)
+    return _BUSY[0].getsockname()[1]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -299,6 +317,12 @@ def write_csv(path, rows):
     (lambda d: ["--learning-rates", "inf"], "learning rate 'inf' must be a finite number > 0"),
     (lambda d: ["--seed", "-1"], "'-1' must be >= 0"),
     (lambda d: ["--oracle", "hyperband"], "hyperband needs --epochs of at least 3"),
+    (lambda d: ["--jobs", "0"], "'0' must be >= 1"),
+    (lambda d: ["--jobs", "9"], "--jobs 9 is more than the sweep's 8 trials"),
+    (lambda d: ["--jobs", "3", "--oracle", "random", "--max-trials", "2"], "--jobs 3 is more than the sweep's 2 trials"),
+    (lambda d: ["--jobs", "2", "--port", str(busy_port())], "cannot be used"),
+    (lambda d: ["--jobs", "2", "--port", "70000"], "--port 70000 is not a TCP port"),
+    (lambda d: ["--engine", "torch"], "argument --engine: invalid choice: 'torch' (choose from 'keras')"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, make_args, message):
     args = ["--epochs", "1", "--data", "iris", "--out", str(tmp_path / "out")]

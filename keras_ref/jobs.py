@@ -1,0 +1,123 @@
+"""``--jobs N``: one sweep command as keras-tuner's chief and N worker processes on this machine.
+
+keras-tuner's distributed mode is three environment variables: the oracle's address and
+port, and each process's ``KERASTUNER_TUNER_ID`` ("chief", or a worker's name).  The chief
+only serves the oracle; the workers ask it for trials and train them.  ``Workers`` starts the
+N workers as copies of this command (same arguments, same sweep folder) on 127.0.0.1, each
+with its share of the cores, while this process becomes the chief.
+
+Nothing outlives the command:
+- the workers are stopped when the sweep ends, when the command is interrupted (Ctrl-C or
+  SIGTERM: ``stop``), and when a worker fails (a watcher stops the others and interrupts the
+  chief, which keras-tuner would otherwise leave waiting for the failed worker's trial);
+- each worker asks Linux to send it SIGTERM when the chief dies (``PR_SET_PDEATHSIG``), so a
+  SIGKILL of the command leaves no orphan either.
+"""
+from __future__ import annotations
+
+import _thread
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+TUNER_ID, ORACLE_IP, ORACLE_PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
+HOST = "127.0.0.1"
+#: What each worker's environment sets to its share of the cores, before NumPy loads its BLAS.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def check_port(port: int) -> None:
+    """ValueError if ``port`` on 127.0.0.1 cannot be bound (in use, or not a port)."""
+    if not 0 < port < 65536:
+        raise ValueError(f"--port {port} is not a TCP port; valid: 1 to 65535")
+    with socket.socket() as s:
+        try:
+            s.bind((HOST, port))
+        except OSError as e:
+            raise ValueError(f"--port {port} on {HOST} cannot be used: {e.strerror}") from None
+
+
+def threads_per_job(jobs: int) -> int:
+    """Each of ``jobs`` workers' share of this machine's cores, at least one."""
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: SIGTERM when the parent exits, however it exits
+
+
+class Workers:
+    """N worker processes of one sweep, started as ``command`` with keras-tuner's environment.
+
+    ``with Workers(command, jobs, port) as workers:`` makes this process the chief (its
+    environment gets the chief's variables) and starts the workers; leaving the block stops
+    whichever still run.  ``failed`` names a worker that exited with an error.
+    """
+
+    def __init__(self, command: list[str], jobs: int, port: int):
+        self.command, self.jobs, self.port = command, jobs, port
+        self.processes: list[subprocess.Popen] = []
+        self.failed: str | None = None
+        self._done = threading.Event()
+
+    def __enter__(self):
+        os.environ.update({TUNER_ID: "chief", ORACLE_IP: HOST, ORACLE_PORT: str(self.port)})
+        threads = str(threads_per_job(self.jobs))
+        for i in range(self.jobs):
+            env = {**os.environ, TUNER_ID: f"tuner{i}", **dict.fromkeys(THREAD_VARIABLES, threads)}
+            self.processes.append(subprocess.Popen(self.command + ["--threads", threads], env=env,
+                                                   preexec_fn=_die_with_parent if sys.platform == "linux" else None))
+        threading.Thread(target=self._watch, daemon=True).start()
+        return self
+
+    def _watch(self) -> None:
+        """A worker that fails stops the sweep: the chief would wait for its trial forever."""
+        while not self._done.is_set():
+            for i, p in enumerate(self.processes):
+                if p.poll() not in (None, 0):
+                    self.failed = f"worker tuner{i} exited with code {p.returncode}"
+                    self._done.set()
+                    _thread.interrupt_main()
+                    return
+            time.sleep(0.2)
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """After the chief's search: the workers end by themselves once the oracle stops them."""
+        deadline = time.monotonic() + timeout
+        for p in self.processes:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+
+    def __exit__(self, *exc):
+        self._done.set()
+        for p in self.processes:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.processes:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for name in (TUNER_ID, ORACLE_IP, ORACLE_PORT):
+            os.environ.pop(name, None)
+        return False
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the command as Ctrl-C does, so that ``Workers`` stops its workers on the way out."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, handler)
