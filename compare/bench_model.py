@@ -21,6 +21,7 @@ in memory; the file is never written.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compare.core import Outcome, compare_named
+from compare.core import Outcome, as_bad_input, compare_named
 from compare.report import Table
 from scratch import tolerances
 from scratch.layers import Dense
@@ -213,7 +214,9 @@ def execute(config: Config, args, device_name: str) -> Outcome:
     from compare.twin import loaded
 
     started = time.perf_counter()
-    with loaded(config.model, args.loss) as (model, net, _):  # under the floatx() the model loads and trains in
+    with contextlib.ExitStack() as stack:  # under the floatx() the model loads and trains in
+        with as_bad_input():
+            model, net, _ = stack.enter_context(loaded(config.model, args.loss))
         libraries = blas()
         threads = max([b["num_threads"] or 1 for b in libraries] or [1])
         info = versions()

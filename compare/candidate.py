@@ -34,6 +34,7 @@ when something does not, 2 when the file cannot be loaded or a flag is wrong.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib.util
 import os
@@ -50,7 +51,7 @@ from compare.cli import (
     command_parser, add_device_arguments, add_output_arguments, count,
     list_of, positive_int,
 )
-from compare.core import Outcome, errors, first_divergence, judge, run_command
+from compare.core import Outcome, as_bad_input, errors, first_divergence, judge, run_command
 from compare.diagnosis import HINTS, classify, describe_divergence, n_out
 from compare.report import Table
 from scratch import tolerances
@@ -170,11 +171,13 @@ class Checks:
                                     "hint": f"{function} returned {type(value).__name__}, not an array: {e}"})
             return
         row["_candidate"] = b
+        if b.shape != a.shape or not np.isfinite(b).all():  # nothing to measure: how it differs is all there is
+            self.rows.append(row | {"passed": False, **classify(a, b, self.tol, self.m, n_out(self.widths, layer))})
+            return
         row |= judge(a, b, self.tol, self.magnitudes.get(quantity))
         if not row["passed"]:
             row |= classify(a, b, row["tolerance"], self.m, n_out(self.widths, layer))
-            if (transposed_weight is not None and b.shape == a.shape
-                    and errors(transposed_weight, b)["rel_diff"] <= max(row["tolerance"], 1e-6)):
+            if transposed_weight is not None and errors(transposed_weight, b)["rel_diff"] <= max(row["tolerance"], 1e-6):
                 row |= {"kind": "transpose", "factor": None, "hint": HINTS["transpose"]}
         self.rows.append(row)
 
@@ -480,8 +483,10 @@ def execute(prepared: tuple, args, device_name: str) -> Outcome:
         runs = run(config, module, layout)
     else:
         from compare.twin import loaded
-        with loaded(config.model) as (model, net, _):
-            config = reference_config(config, net, args.hidden_activation)
+        with contextlib.ExitStack() as stack:
+            with as_bad_input():  # your model file, and whether the layouts can express it
+                model, net, _ = stack.enter_context(loaded(config.model))
+                config = reference_config(config, net, args.hidden_activation)
             runs = run(config, module, layout, model)
     passed = all(r["passed"] for r in runs)
     lines = [f"{PROG}: {config.path}, layout {layout}{'' if config.layout else ' (detected)'}; reference: Keras "

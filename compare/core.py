@@ -16,6 +16,7 @@ imported where it can be), places Keras on the chosen device, runs, prints, writ
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -149,6 +150,24 @@ class Drift:
 
 # --- running a command ----------------------------------------------------------------------------
 
+class BadInput(ValueError):
+    """A user's flag, file or data that a command cannot take: one line and exit 2.  Raised by
+    ``prepare``, or inside ``as_bad_input()`` while a command loads what it was given; any
+    other error of a run is a failure to see, with its traceback."""
+
+
+@contextlib.contextmanager
+def as_bad_input():
+    """``with as_bad_input():`` a ValueError raised in the block (loading a model file, reading
+    data, checking a flag against what was loaded) is the user's input: ``BadInput``."""
+    try:
+        yield
+    except BadInput:
+        raise
+    except ValueError as e:
+        raise BadInput(str(e)) from e
+
+
 @dataclass
 class Outcome:
     """What a command's run gives the runner: its verdict, what it prints, and its reports.
@@ -171,8 +190,9 @@ def run_command(prog: str, build_parser, argv, execute, prepare=None) -> int:
        raise ``ValueError``), all before TensorFlow is imported: one line, exit 2;
     2. import TensorFlow and pick ``--device`` where the command has the flag (exit 2 if
        TensorFlow lacks it), else import TensorFlow quietly;
-    3. ``execute(prepared, args, device_name)`` under that device; a ``ValueError`` from it is bad
-       input (one line, exit 2, nothing written);
+    3. ``execute(prepared, args, device_name)`` under that device; a ``BadInput`` from it (what it
+       raises inside ``as_bad_input()`` while it loads what it was given) is one line, exit 2,
+       nothing written; any other exception is a bug to see, with its traceback;
     4. print its lines, write ``--json`` and ``--html``, exit 0 when it agrees, else 1.
     """
     from compare.cli import check_output, chosen_device
@@ -195,7 +215,7 @@ def run_command(prog: str, build_parser, argv, execute, prepare=None) -> int:
     try:
         with placed(device_name):
             outcome = execute(prepared, args, device_name)
-    except ValueError as e:
+    except BadInput as e:
         return die(prog, str(e))
     elapsed = time.perf_counter() - started
     for line in outcome.lines:

@@ -303,9 +303,10 @@ def prepare(args, parser) -> Config:
     if config.batch_size < 1:
         parser.error(f"--batch-size must be >= 1, got {config.batch_size}")
     n_layers = len(config.layers) - 1
+    scratch.network.check_l2(config.l2)
+    # the network itself (sizes, activations, loss), refused here by the twin, which needs no TensorFlow
     perturbable = ["output", "loss"] + weight_names(n_layers, "d") + weight_names(n_layers)
-    if config.perturb is not None and config.perturb not in perturbable:
-        perturbable += [name for name in layer_quantities(config) if name not in perturbable]
+    perturbable += [name for name in layer_quantities(config) if name not in perturbable]
     if config.perturb is not None and config.perturb not in perturbable:
         parser.error(f"unknown --perturb {config.perturb!r}; valid: {', '.join(perturbable)}")
     return config

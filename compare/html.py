@@ -132,13 +132,20 @@ def error_plot(rows: list[dict]) -> str:
     shown = [r for r in rows if "rel_diff" in r and "tolerance" in r]
     if not shown:
         return ""
-    ratio = [max(r["rel_diff"] / r["tolerance"], 1e-6) for r in shown]
+    ratio = [r["rel_diff"] / r["tolerance"] for r in shown]
+    finite = [v for v in ratio if np.isfinite(v)]
+    # a quantity that could not be judged (another shape, NaN or inf: an infinite error) stands at the top
+    ceiling = max([1e3] + [10 * v for v in finite])
+    unjudged = [not np.isfinite(v) for v in ratio]
+    ratio = [ceiling if bad else max(v, 1e-6) for v, bad in zip(ratio, unjudged)]
     fig, ax = plt.subplots(figsize=(max(4, 0.35 * len(shown)), 2.6), dpi=100)
-    ax.bar(range(len(shown)), ratio, color=["#c0392b" if v > 1 else "#27ae60" for v in ratio])
+    ax.bar(range(len(shown)), ratio, color=["#c0392b" if v > 1 else "#27ae60" for v in ratio],
+           hatch=["//" if bad else "" for bad in unjudged])
     ax.axhline(1, color="#555", linewidth=1, linestyle="--")
     ax.set_yscale("log")
-    ax.set_xticks(range(len(shown)), [f"{r['quantity']}" + (f"\n{r['function']}" if r.get("function") else "")
-                                      for r in shown], rotation=90, fontsize=7)
+    ax.set_xticks(range(len(shown)), [f"{r['quantity']}" + (" (inf)" if bad else "")
+                                      + (f"\n{r['function']}" if r.get("function") else "")
+                                      for r, bad in zip(shown, unjudged)], rotation=90, fontsize=7)
     ax.set_ylabel("rel diff / tolerance", fontsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()

@@ -21,6 +21,7 @@ does not, 2 on bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -31,7 +32,7 @@ import numpy as np
 import compare  # starts the clock
 from compare.cli import command_parser, add_device_arguments, add_output_arguments, check_new_file, count
 from compare.cli import positive_float, positive_int
-from compare.core import Drift, Outcome, compare_named, failures, run_command
+from compare.core import Drift, Outcome, as_bad_input, compare_named, failures, run_command
 from compare.diagnosis import describe_divergence, diagnose, render_layers
 from compare.report import Table, describe_failure
 from keras_ref import datasets
@@ -244,22 +245,28 @@ def prepare(args, parser) -> Config:
 
 def execute(config: Config, args, device_name: str) -> Outcome:
     from compare.twin import loaded
-    with loaded(config.path, config.loss, args.floatx) as (model, net, floatx):
-        X, Y, described = batch(config, model, net)
-        names = named_weights(model)
+    with contextlib.ExitStack() as stack:
+        with as_bad_input():  # the file, the data and --perturb, checked against each other
+            model, net, floatx = stack.enter_context(loaded(config.path, config.loss, args.floatx))
+            X, Y, described = batch(config, model, net)
+            names = named_weights(model)
+            if config.perturb is not None and config.perturb not in names:
+                quantities = layer_quantities(net, X, Y)
+                if config.perturb not in quantities:
+                    raise ValueError(f"unknown --perturb {config.perturb!r}; valid: {', '.join(names + quantities)}")
         start = net.optimizer.iterations
-        if config.perturb is not None and config.perturb not in names:
-            quantities = layer_quantities(net, X, Y)
-            if config.perturb not in quantities:
-                raise ValueError(f"unknown --perturb {config.perturb!r}; valid: {', '.join(names + quantities)}")
         # fit and train_on_batch cast float arrays to floatx(): both sides get the batch as Keras sees it
         X = X.astype(floatx).astype(net.dtype)
         Y = Y.astype(floatx).astype(net.dtype)
-        if args.save_twin:
-            net.save(args.save_twin, overwrite=args.overwrite)
+        if args.save_twin:  # the twin as loaded; in place under its name only once the run has ended
+            partial = f"{args.save_twin}.{os.getpid()}.partial"
+            net.save(partial, overwrite=True)
+            stack.callback(lambda: os.path.exists(partial) and os.remove(partial))
         if config.perturb in names:
             perturbed(net, config.perturb, names, tolerance(config, net, len(X)))
         result = run(config, model, net, X, Y)
+        if args.save_twin:
+            os.replace(partial, args.save_twin)
     passed = (not failures(result["inference"]) and not failures(result["training"])
               and result["first_divergence"] is None and result["training_steps"]["passed"])
     lines = [f"{PROG}: {config.path}: {' -> '.join(map(str, net.widths))} "

@@ -218,3 +218,16 @@ def test_a_perturbed_layer_quantity_is_named_first(saved, tmp_path, capsys, key,
     assert first["quantity"] == key and first["layer"] == layer
     out = capsys.readouterr().out
     assert f"FIRST DIVERGENCE layer by layer: layer {layer}, {key} " in out and "layer by layer, in training mode" in out
+
+
+def test_a_run_that_breaks_is_a_traceback_not_bad_input_and_writes_no_twin(saved, tmp_path, monkeypatch):
+    """A ValueError inside the checks is a bug to see (not "bad input", exit 2), and the --save-twin
+    file, written only when the run has ended, is not left behind."""
+    _, path = saved
+
+    def broken(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")
+    monkeypatch.setattr(cmd, "run", broken)
+    with pytest.raises(ValueError, match="broadcast"):
+        cmd.main([path, "--steps", "0", "--save-twin", str(tmp_path / "t.npz")])
+    assert os.listdir(tmp_path) == []

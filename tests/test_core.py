@@ -106,3 +106,18 @@ def test_one_runner_gives_every_command_its_exit_codes_and_json(tmp_path, capsys
         toy(["--json", str(out), "--offset", "1"])
     assert refused.value.code == 2 and json.loads(out.read_text())["passed"]
     assert toy(["--json", str(out), "--offset", "1", "--overwrite"]) == 1 and not json.loads(out.read_text())["passed"]
+
+
+def test_only_bad_input_is_exit_2_and_a_bug_keeps_its_traceback(capsys):
+    from compare.core import as_bad_input
+
+    def loads(offset, args, device_name):
+        with as_bad_input():  # what the user handed over, checked while it loads
+            raise ValueError("no model file at nowhere.keras")
+
+    def breaks(offset, args, device_name):
+        raise ValueError("operands could not be broadcast together")  # the command's own bug
+    assert run_command("compare.toy", toy_parser, [], loads, toy_prepare) == 2
+    assert capsys.readouterr().err.strip() == "compare.toy: error: no model file at nowhere.keras"
+    with pytest.raises(ValueError, match="broadcast"):
+        run_command("compare.toy", toy_parser, [], breaks, toy_prepare)

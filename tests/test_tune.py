@@ -463,3 +463,99 @@ def test_a_csv_table_sweeps(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert tune.main(["--data", "t.csv", "--target", "label", "--epochs", "2", "--init-modes", "he_normal,zero",
                       "--out", out]) == 0
+
+
+def alive(pids) -> list[int]:
+    """Those of ``pids`` still running (a zombie awaiting its parent counts as gone)."""
+    running = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split(")")[-1].split()[0] != "Z":
+                    running.append(pid)
+        except FileNotFoundError:
+            pass
+    return running
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().split(")")[-1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return found
+
+
+def until(condition, seconds: float, what: str):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+JOBS = QUICK + ["--epochs", "4", "--executions-per-trial", "2"]
+
+
+def test_jobs_2_stops_every_worker_when_killed_and_a_rerun_finishes_each_trial_once(tmp_path):
+    """--jobs 2 runs a chief and two workers.  Interrupted (Ctrl-C: the chief stops them) and
+    then killed (SIGKILL: each worker's PR_SET_PDEATHSIG), no worker outlives it; the same
+    command then finishes the sweep, every trial and every execution exactly once."""
+    out = str(tmp_path / "out")
+    for how, trials_before in (("SIGINT", 1), ("SIGKILL", 3)):
+        run = run_cli(JOBS + ["--out", out, "--jobs", "2"])
+        try:
+            until(lambda: len(children(run.pid)) == 2, 60, "two workers")
+            workers = children(run.pid)
+            until(lambda: sum(t["status"] == "COMPLETED" for t in trials(out).values()) >= trials_before, 120,
+                  f"{trials_before} trials")
+            run.send_signal(getattr(signal, how))
+            run.wait(timeout=30)
+            until(lambda: not alive(workers), 30, f"the workers to stop after {how}")
+        finally:
+            run.kill()
+            output = run.communicate()[0]
+        assert run.returncode != 0, output[-2000:]
+        if how == "SIGINT":
+            assert "every worker stopped. Run the same command again to resume." in output, output[-2000:]
+    assert sum(t["status"] == "COMPLETED" for t in trials(out).values()) < 8
+    last = run_cli(JOBS + ["--out", out, "--jobs", "2"])
+    output, _ = last.communicate(timeout=300)
+    assert last.returncode == 0, output[-3000:]
+    done = [t for t in trials(out).values() if t["status"] == "COMPLETED"]
+    assert sorted(t["hyperparameters"]["values"]["init_mode"] for t in done) == sorted(INIT_MODES)
+    for executions in curves(out).values():  # each execution recorded once: none ran twice
+        assert [e["execution"] for e in executions] == [0, 1]
+    ran = {e["tuner_id"] for executions in curves(out).values() for e in executions}
+    assert ran == {"tuner0", "tuner1"}
+
+
+def test_a_retried_trial_keeps_the_executions_it_finished(tmp_path):
+    """Killed inside a trial of three executions, after its first: the rerun runs only the other two."""
+    out = str(tmp_path / "out")
+    args = QUICK + ["--epochs", "6", "--executions-per-trial", "3", "--init-modes", "he_normal,zero", "--out", out]
+    first = run_cli(args)
+    try:
+        until(lambda: any(len(e) == 1 for e in curves(out).values()), 120, "a trial's first execution")
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.kill()
+        first.communicate()
+    partial = {k: e for k, e in curves(out).items() if len(e) < 3}
+    assert partial, "the kill came after the trial finished: nothing to resume"
+    trial_id, before = next(iter(partial.items()))
+    second = run_cli(args)
+    output, _ = second.communicate(timeout=300)
+    assert second.returncode == 0, output[-2000:]
+    after = curves(out)[trial_id]
+    assert [e["execution"] for e in after] == [0, 1, 2]
+    assert after[:len(before)] == before  # the finished executions kept, not run again
+    with open(os.path.join(out, "results.json")) as f:
+        row = next(t for t in json.load(f)["trials"] if t["trial_id"] == trial_id)
+    assert row["execution_results"][0]["best_val_loss"] == min(before[0]["val_loss"])
