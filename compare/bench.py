@@ -279,6 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=positive_int, default=8192,
                    help="with --model: rows of the fixed-seed training data, one epoch")
     p.add_argument("--loss", default=None, help="with --model: the loss of a model saved uncompiled")
+    p.add_argument("--sweep", action="store_true",
+                   help="time the init-mode sweep instead: Keras with one job, Keras with --jobs 2 and the scratch "
+                        "engine, 8 modes x --executions x --epochs on breast cancer (docs/sweeps.md)")
+    p.add_argument("--executions", type=positive_int, default=5, help="with --sweep: executions per init mode")
+    p.add_argument("--epochs", type=positive_int, default=20, help="with --sweep: epochs per execution")
     p.add_argument("--seed", type=count, default=0)
     add_device_arguments(p)
     p.set_defaults(device="cpu")
@@ -296,6 +301,11 @@ class Config:
 
 def prepare(args, parser):
     """The config of the run, from the flags (``compare.bench_model.prepare`` with ``--model``)."""
+    if args.model is not None and args.sweep:
+        parser.error("--model and --sweep time different things: give one of them")
+    if args.sweep:
+        from compare import bench_sweep
+        return bench_sweep.Config(True, args.executions, args.epochs, args.seed)
     if args.model is not None:
         from compare import bench_model
         return bench_model.prepare(args, parser)
@@ -308,6 +318,9 @@ def prepare(args, parser):
 
 
 def execute(config: Config, args, device_name: str) -> Outcome:
+    if args.sweep:
+        from compare import bench_sweep
+        return bench_sweep.execute(config, args, device_name)
     if args.model is not None:
         from compare import bench_model
         return bench_model.execute(config, args, device_name)

@@ -8,21 +8,20 @@ with its share of the cores, while this process becomes the chief.
 
 Nothing outlives the command:
 - the workers are stopped when the sweep ends, when the command is interrupted (Ctrl-C or
-  SIGTERM: ``stop``), and when a worker fails (a watcher stops the others and interrupts the
-  chief, which keras-tuner would otherwise leave waiting for the failed worker's trial);
+  SIGTERM: ``stop_on_sigterm``), and when a worker fails (the chief's serving loop,
+  ``keras_ref.sweep.serve_oracle``, stops then: keras-tuner's own would wait for the failed
+  worker's trial forever);
 - each worker asks Linux to send it SIGTERM when the chief dies (``PR_SET_PDEATHSIG``), so a
   SIGKILL of the command leaves no orphan either.
 """
 from __future__ import annotations
 
-import _thread
 import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 TUNER_ID, ORACLE_IP, ORACLE_PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
@@ -59,6 +58,10 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: SIGTERM when the parent exits, however it exits
 
 
+class WorkerFailed(RuntimeError):
+    """A worker of the sweep exited with an error: the others are stopped."""
+
+
 class Workers:
     """N worker processes of one sweep, started as ``command`` with keras-tuner's environment.
 
@@ -71,7 +74,6 @@ class Workers:
         self.command, self.jobs, self.port = command, jobs, port
         self.processes: list[subprocess.Popen] = []
         self.failed: str | None = None
-        self._done = threading.Event()
 
     def __enter__(self):
         os.environ.update({TUNER_ID: "chief", ORACLE_IP: HOST, ORACLE_PORT: str(self.port)})
@@ -80,28 +82,18 @@ class Workers:
             env = {**os.environ, TUNER_ID: f"tuner{i}", **dict.fromkeys(THREAD_VARIABLES, threads)}
             self.processes.append(subprocess.Popen(self.command + ["--threads", threads], env=env,
                                                    preexec_fn=_die_with_parent if sys.platform == "linux" else None))
-        threading.Thread(target=self._watch, daemon=True).start()
         return self
 
-    def _watch(self) -> None:
-        """A worker that fails stops the sweep: the chief would wait for its trial forever."""
-        while not self._done.is_set():
-            for i, p in enumerate(self.processes):
-                if p.poll() not in (None, 0):
-                    self.failed = f"worker tuner{i} exited with code {p.returncode}"
-                    self._done.set()
-                    _thread.interrupt_main()
-                    return
-            time.sleep(0.2)
-
-    def wait(self, timeout: float = 60.0) -> None:
-        """After the chief's search: the workers end by themselves once the oracle stops them."""
-        deadline = time.monotonic() + timeout
-        for p in self.processes:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+    def finished(self) -> bool:
+        """True once every worker has exited with 0; ``WorkerFailed`` as soon as one exits otherwise."""
+        codes = [p.poll() for p in self.processes]
+        for i, code in enumerate(codes):
+            if code not in (None, 0):
+                self.failed = f"worker tuner{i} exited with code {code}"
+                raise WorkerFailed(self.failed)
+        return all(code == 0 for code in codes)
 
     def __exit__(self, *exc):
-        self._done.set()
         for p in self.processes:
             if p.poll() is None:
                 p.terminate()

@@ -5,7 +5,7 @@ imported; ``keras_ref.tune.main`` imports this module once the arguments are goo
 """
 from __future__ import annotations
 
-import functools
+import itertools
 import json
 import os
 import shutil
@@ -143,23 +143,34 @@ def recorded(path: str) -> dict:
 
 
 class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
-    """keras-tuner 1.4's grid oracle, able to resume.
+    """keras-tuner 1.4's grid oracle, able to resume and to keep several workers busy.
 
-    It does not save the order of the combinations it has tried (``_ordered_ids``) nor the
-    trials whose successor it still has to find (``_populate_next``), so a reloaded grid
-    search fails with ``KeyError`` at its next trial.  Both are rebuilt here from the trials
-    themselves, in the oracle's own combination order: every gap in the grid is found again,
-    and no finished combination is tried twice.
+    keras-tuner's own finds each combination as the successor of a finished trial's.  Two
+    things follow.  It does not save the order it has tried them in, so a reloaded grid
+    search fails with ``KeyError`` at its next trial.  And with several workers, every worker
+    but one waits (``IDLE``) until the trial before it in that chain has finished: measured,
+    ``--jobs 2`` ran no faster than one job, its idle worker asking the chief for a trial in a
+    loop some 8,000 times.  Here the whole grid, known from the search space once the
+    hypermodel is built, is walked in keras-tuner's own order (a Choice's default first, then
+    its values in their order; the first hyperparameter varies slowest), and every worker gets
+    the first combination no trial has had yet.  When none is left, the worker is stopped even
+    while others finish theirs: a grid's space does not grow.
     """
 
-    def reload(self):
-        super().reload()
-        order = sorted(self.trials, key=functools.cmp_to_key(
-            lambda a, b: self._compare(self.trials[a].hyperparameters.values, self.trials[b].hyperparameters.values)))
-        self._ordered_ids = type(self._ordered_ids)()
-        for trial_id in order:
-            self._ordered_ids.insert(trial_id)
-        self._populate_next = list(order)
+    def combinations(self):
+        space = [hp for hp in self.get_space().space if hp.__class__.__name__ == "Choice"]
+        if len(space) != len(self.get_space().space):
+            raise ValueError("the grid sweep takes Choice hyperparameters only")
+        ordered = [[hp.default] + [v for v in hp.values if v != hp.default] for hp in space]
+        for values in itertools.product(*ordered):
+            yield dict(zip((hp.name for hp in space), values))
+
+    def populate_space(self, trial_id):
+        tried = [t.hyperparameters.values for t in self.trials.values()]
+        for values in self.combinations():
+            if values not in tried:
+                return {"status": keras_tuner.engine.trial.TrialStatus.RUNNING, "values": values}
+        return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
 
 
 def make_tuner(oracle: str, hypermodel, out: str, args):
@@ -181,6 +192,20 @@ def make_tuner(oracle: str, hypermodel, out: str, args):
         search = {"max_epochs": args.epochs, **common}
 
     class Tuner(base):
+        asked = began = False
+
+        def pre_create_trial(self):
+            # keras-tuner asks its oracle again at once when the answer is IDLE (no trial for now):
+            # asked twice without a trial begun in between, the worker waits a little first
+            if self.asked and not self.began:
+                time.sleep(0.05)
+            self.asked, self.began = True, False
+            super().pre_create_trial()
+
+        def on_trial_begin(self, trial):
+            self.began = True
+            super().on_trial_begin(trial)
+
         def run_trial(self, trial, *fit_args, **fit_kwargs):
             self.hypermodel.executions = 0
             recorder = CurveRecorder(curves, trial.trial_id, self.hypermodel.seed)
@@ -196,3 +221,29 @@ def make_tuner(oracle: str, hypermodel, out: str, args):
 
     return Tuner(hypermodel=hypermodel, executions_per_trial=args.executions_per_trial,
                  directory=out, project_name=PROJECT, overwrite=False, **search)
+
+
+def serve_oracle(tuner, workers, poll: float = 0.2) -> None:
+    """The chief's part of a ``--jobs`` sweep: serve the oracle to ``workers`` until all have ended.
+
+    keras-tuner's own chief (``oracle_chief.start_server``, run by ``search``) checks for the
+    end once a second and then sleeps in steps of 20 s until the last worker's trial is in:
+    measured, a quarter of a short sweep's time.  This is the same gRPC servicer, ended as soon
+    as every worker has exited, and at once when one fails (``keras_ref.jobs.WorkerFailed``).
+    """
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief
+    tuner.oracle.verbose = 1
+    tuner.save()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    protos.get_service_grpc().add_OracleServicer_to_server(oracle_chief.OracleServicer(tuner.oracle), server)
+    server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}")
+    server.start()
+    try:
+        while not workers.finished():
+            time.sleep(poll)
+    finally:
+        server.stop(grace=None)

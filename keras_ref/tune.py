@@ -22,6 +22,7 @@ mode (see the README).  Exit 0 when every trial completed, 1 when some failed, 2
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import gc
 import json
@@ -404,6 +405,48 @@ def trial_count(args, space: dict) -> int | None:
     return None if args.oracle == "hyperband" else args.max_trials
 
 
+def _search(args, engines: dict, data, space: dict, module: str, jobs: int, parser, workers):
+    """TensorFlow imported, the tuner made, and the sweep run: by this process, or (``workers``)
+    by the workers while this process, the chief, serves them the oracle."""
+    from keras_ref import sweep
+    from keras_ref.devices import log_placement, placed, resolve_device
+    quiet.tensorflow(verbose=args.verbose or args.log_placement)
+    if args.threads is not None:
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    try:
+        device = resolve_device(args.device)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.log_placement:
+        log_placement(True)
+    searched = {k: v for k, v in space.items() if len(v) > 1}
+    if not is_worker():
+        print(f"{module}: {args.oracle} search over "
+              f"{', '.join(f'{k} ({len(v)})' for k, v in searched.items()) or 'nothing'} on {data.name} "
+              f"({len(data.X_train)} training, {len(data.X_val)} validation examples), {args.epochs} epochs, "
+              f"engine {args.engine}, {f'{jobs} jobs, ' if jobs > 1 else ''}device {device}, results in {args.out}",
+              flush=True)
+    engine = engines[args.engine]()
+    hypermodel = sweep.SweepHyperModel(data, space, args.seed, engine)
+    tuner = sweep.make_tuner(args.oracle, hypermodel, args.out, args)
+    callbacks = [sweep.tensorboard(os.path.join(args.out, "tensorboard"))] if args.tensorboard else []
+    # keras-tuner calls gc.collect() twice before it builds each execution's model (Tuner._try_build).
+    # Each call walks every object TensorFlow and Keras made at import: 0.2 s, more than the twin's
+    # whole execution.  Frozen, those are left out of every collection; what runs after is collected.
+    gc.freeze()
+    started = time.perf_counter()
+    if workers is not None:
+        sweep.serve_oracle(tuner, workers)
+    else:
+        with placed(device):
+            tuner.search(data.X_train.astype("float32"), data.y_train.astype("float32"), epochs=args.epochs,
+                         validation_data=(data.X_val.astype("float32"), data.y_val.astype("float32")),
+                         callbacks=callbacks, verbose=1)
+    return tuner, hypermodel, engine, device, started
+
+
 def main(argv=None, engines: dict | None = None, module: str = "keras_ref.tune") -> int:
     """The command; ``engines`` adds engines to Keras's (``compare.tune`` adds the scratch twin), and
     ``module`` is what ``--jobs`` starts its workers as."""
@@ -446,60 +489,29 @@ def main(argv=None, engines: dict | None = None, module: str = "keras_ref.tune")
     record = search_record(args, space)
     prepare_out(args, record, parser)
 
-    quiet.tensorflow(verbose=args.verbose or args.log_placement)
-    if args.threads is not None:
-        import tensorflow as tf
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    from keras_ref import sweep
-    from keras_ref.devices import log_placement, placed, resolve_device
-    try:
-        device = resolve_device(args.device)
-    except ValueError as e:
-        parser.error(str(e))
-    if args.log_placement:
-        log_placement(True)
-
-    searched = {k: v for k, v in space.items() if len(v) > 1}
-    if not is_worker():
-        print(f"{module}: {args.oracle} search over "
-              f"{', '.join(f'{k} ({len(v)})' for k, v in searched.items()) or 'nothing'} on {data.name} "
-              f"({len(data.X_train)} training, {len(data.X_val)} validation examples), {args.epochs} epochs, "
-              f"engine {args.engine}, {f'{jobs} jobs, ' if jobs > 1 else ''}device {device}, results in {args.out}",
-              flush=True)
-    engine = engines[args.engine]()
-    hypermodel = sweep.SweepHyperModel(data, space, args.seed, engine)
-    tuner = sweep.make_tuner(args.oracle, hypermodel, args.out, args)
-    callbacks = [sweep.tensorboard(os.path.join(args.out, "tensorboard"))] if args.tensorboard else []
-    # keras-tuner calls gc.collect() twice before it builds each execution's model (Tuner._try_build).
-    # Each call walks every object TensorFlow and Keras made at import: 0.2 s, more than the twin's
-    # whole execution.  Frozen, those are left out of every collection; what runs after is collected.
-    gc.freeze()
-    started = time.perf_counter()
-
-    def search():
-        with placed(device):
-            tuner.search(data.X_train.astype("float32"), data.y_train.astype("float32"), epochs=args.epochs,
-                         validation_data=(data.X_val.astype("float32"), data.y_val.astype("float32")),
-                         callbacks=callbacks, verbose=1)
-
-    if jobs > 1:
+    workers = None
+    if jobs > 1:  # started before this process imports TensorFlow: their imports and the chief's overlap
         from keras_ref.jobs import Workers, free_port, stop_on_sigterm
         stop_on_sigterm()
         workers = Workers([sys.executable, "-m", module, *argv], jobs, args.port or free_port())
-        try:
-            with workers:  # this process is now the chief: its search serves the oracle to the workers
-                search()
-                workers.wait()
-        except KeyboardInterrupt:
-            why = workers.failed or "interrupted"
-            print(f"{module}: {why}; every worker stopped. Run the same command again to resume.", file=sys.stderr)
-            return 1 if workers.failed else 130
-    else:
-        search()
+    try:
+        with workers or contextlib.nullcontext():
+            tuner, hypermodel, engine, device, started = _search(args, engines, data, space, module, jobs, parser,
+                                                                   workers)
+    except KeyboardInterrupt:
+        if workers is None:
+            raise
+        print(f"{module}: interrupted; every worker stopped. Run the same command again to resume.", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if workers is None or workers.failed is None:
+            raise
+        print(f"{module}: {e}; every worker stopped. Run the same command again to resume.", file=sys.stderr)
+        return 1
     if is_worker():
         print(f"{module}: worker {os.environ.get('KERASTUNER_TUNER_ID')} done in {time.perf_counter() - started:.0f} s")
         return 0
+    from keras_ref.devices import placed
     elapsed = time.perf_counter() - started
     rows = collect(args.out, tuner)
     statistics = add_statistics(rows)
