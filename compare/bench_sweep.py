@@ -144,7 +144,7 @@ def execute(config: Config, args, device_name: str):
         row["target"] = target
         row["met"] = row["complete"] and (target is None or row["speedup"] >= target) and row["parity"] is not False
         table.add(row["way"], f"{row['wall_s']:.1f}", "-" if row["sweep_s"] is None else f"{row['sweep_s']:.1f}",
-                  f"{row['executions']}", f"{row['speedup']:.1f}x", "-" if target is None else f">= {target:g}x",
+                  f"{row['executions']}", f"{row['speedup']:.2f}x", "-" if target is None else f">= {target:g}x",
                   ("ok" if row["met"] else "MISSED") if row["complete"] else "INCOMPLETE")
     profile = execution_profile(config.seed, config.epochs, progress)
     p, t = profile["plain"], profile["tensorboard"]

@@ -12,6 +12,7 @@ completed and the check agrees, 1 otherwise, 2 on bad input.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -106,13 +107,14 @@ class ScratchEngine:
         if best is None:
             return ["parity check: no completed trial to check"], {"name": self.name, "parity": None}, False
         report = parity(self, hypermodel, best, args)
+        report["plot"] = plot_parity(report, os.path.join(args.out, "parity.png"))
         verdict = "agrees" if report["passed"] else "DOES NOT AGREE"
         lines = [f"parity check: trial {best['trial_id']} ({tune.describe(best['hyperparameters'], hypermodel.space)}),"
                  f" execution 0 (seed {report['seed']}), {report['steps']} steps, trained again by Keras on the "
                  f"twin's batches: {verdict} (worst relative difference {report['worst']:.1e} in "
                  f"{report['worst_key']}, tolerance {report['tolerance']:.1e})",
                  f"this execution took Keras {report['keras_seconds']:.2f} s (model.fit epoch by epoch) and the twin "
-                 f"{report['scratch_seconds']:.3f} s: {report['speedup']:.0f}x"]
+                 f"{report['scratch_seconds']:.3f} s: {report['speedup']:.0f}x; {report['plot']}"]
         if not report["passed"]:
             lines.append(f"FAIL the scratch engine's results do not follow Keras: {', '.join(report['failed'])} "
                          "differ; its sweep cannot be trusted")
@@ -167,6 +169,31 @@ def parity(engine: ScratchEngine, hypermodel, row: dict, args, recorded: dict | 
             "curves": {"keras": keras_history["val_loss"], "twin": twin_history["val_loss"]},
             "keras_seconds": keras_seconds, "scratch_seconds": scratch_seconds,
             "speedup": keras_seconds / scratch_seconds if scratch_seconds > 0 else float("inf")}
+
+
+def plot_parity(report: dict, path: str) -> str:
+    """Keras's and the twin's validation curves of the checked execution, and their relative
+    difference per epoch against the tolerance."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    keras_curve, twin_curve = np.array(report["curves"]["keras"]), np.array(report["curves"]["twin"])
+    epochs = np.arange(1, len(keras_curve) + 1)
+    fig, (curves, gap) = plt.subplots(1, 2, figsize=(11, 4))
+    curves.plot(epochs, keras_curve, "o-", label="Keras (model.fit on the twin's batches)")
+    curves.plot(epochs, twin_curve, "x--", label="the twin (scratch.fit)")
+    curves.set(xlabel="epoch", ylabel="validation loss", title=f"trial {report['trial_id']}, execution 0")
+    curves.legend()
+    diff = np.abs(keras_curve - twin_curve) / np.maximum(np.abs(keras_curve) + np.abs(twin_curve), 1e-300)
+    gap.semilogy(epochs, np.maximum(diff, 1e-17), "o-", color="#27ae60" if report["passed"] else "#c0392b",
+                 label="|keras - twin| / (|keras| + |twin|)")
+    gap.axhline(report["tolerance"], color="#555", linestyle="--", label="tolerance (float32, these steps)")
+    gap.set(xlabel="epoch", title="agrees" if report["passed"] else "DOES NOT AGREE")
+    gap.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def main(argv=None) -> int:
