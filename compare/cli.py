@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from keras_ref.cli import Parser, count, list_of, positive_float, positive_int  # noqa: F401  (re-exported)
+from keras_ref.cli import Parser, chosen_device, count, list_of, positive_float, positive_int  # noqa: F401  (re-exported)
 from scratch.keras_compat import QUIRKS
 
 
@@ -14,24 +14,6 @@ def add_device_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-placement", action="store_true",
                    help="turn on TensorFlow's device placement log (and show its start-up log)")
     p.add_argument("--verbose", action="store_true", help="show TensorFlow's own start-up and C++ log lines")
-
-
-def chosen_device(args, parser) -> str:
-    """The TensorFlow device name for --device (one-line error and exit 2 if TensorFlow lacks it).
-
-    TensorFlow is imported here, once the arguments are known to be good: quietly, unless
-    --verbose or --log-placement asks for its log (``keras_ref.quiet``).
-    """
-    from keras_ref.quiet import tensorflow
-    tensorflow(verbose=args.verbose or args.log_placement)
-    from keras_ref.devices import log_placement, resolve_device
-    try:
-        name = resolve_device(args.device)
-    except ValueError as e:
-        parser.error(str(e))
-    if args.log_placement:
-        log_placement(True)
-    return name
 
 
 def add_compat_arguments(p: argparse.ArgumentParser) -> None:

@@ -85,3 +85,25 @@ class Table:
         widths = [max(len(r[i]) for r in [self.columns] + self.rows) for i in range(len(self.columns))]
         line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
         return "\n".join([line(self.columns), line(["-" * w for w in widths])] + [line(r) for r in self.rows])
+
+
+def chosen_device(args, parser, threads: int | None = None) -> str:
+    """The TensorFlow device name for --device (one-line error and exit 2 if TensorFlow lacks it).
+
+    TensorFlow is imported here, once the arguments are known to be good: quietly, unless
+    --verbose or --log-placement asks for its log (``keras_ref.quiet``).  ``threads``, when
+    given, is TensorFlow's intra- and inter-op thread count, set before it runs anything.
+    """
+    from keras_ref.quiet import tensorflow
+    tf = tensorflow(verbose=args.verbose or args.log_placement)
+    if threads is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    from keras_ref.devices import log_placement, resolve_device
+    try:
+        name = resolve_device(args.device)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.log_placement:
+        log_placement(True)
+    return name

@@ -22,7 +22,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 TUNER_ID, ORACLE_IP, ORACLE_PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
 HOST = "127.0.0.1"

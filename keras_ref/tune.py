@@ -33,8 +33,8 @@ import time
 
 import numpy as np
 
-from keras_ref import datasets, quiet
-from keras_ref.cli import Parser, Table, count, list_of, positive_int
+from keras_ref import datasets
+from keras_ref.cli import Parser, Table, chosen_device, count, list_of, positive_int
 from keras_ref.names import HIDDEN_ACTIVATIONS, INIT_MODES
 
 PROG = "keras_ref.tune"
@@ -408,19 +408,9 @@ def trial_count(args, space: dict) -> int | None:
 def _search(args, engines: dict, data, space: dict, module: str, jobs: int, parser, workers):
     """TensorFlow imported, the tuner made, and the sweep run: by this process, or (``workers``)
     by the workers while this process, the chief, serves them the oracle."""
+    device = chosen_device(args, parser, args.threads)
     from keras_ref import sweep
-    from keras_ref.devices import log_placement, placed, resolve_device
-    quiet.tensorflow(verbose=args.verbose or args.log_placement)
-    if args.threads is not None:
-        import tensorflow as tf
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    try:
-        device = resolve_device(args.device)
-    except ValueError as e:
-        parser.error(str(e))
-    if args.log_placement:
-        log_placement(True)
+    from keras_ref.devices import placed
     searched = {k: v for k, v in space.items() if len(v) > 1}
     if not is_worker():
         print(f"{module}: {args.oracle} search over "

@@ -7,7 +7,7 @@ import pytest
 #: OpenBLAS kernels and one thread (``pytest -m numerics``).
 NUMERICS = {
     "test_activations", "test_compare_candidate", "test_compare_gradients", "test_compare_model", "test_compare_signal",
-    "test_compare_training", "test_intermediates", "test_layers", "test_losses", "test_network", "test_onnx_twin",
+    "test_compare_training", "test_compare_tune", "test_intermediates", "test_layers", "test_losses", "test_network", "test_onnx_twin",
     "test_optimizers", "test_parity", "test_training", "test_twin",
 }
 
