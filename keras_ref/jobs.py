@@ -1,16 +1,17 @@
-"""``--jobs N``: one sweep command as keras-tuner's chief and N worker processes on this machine.
+"""``--jobs N``: one sweep command as N jobs on this machine, through keras-tuner's distributed mode.
 
 keras-tuner's distributed mode is three environment variables: the oracle's address and
-port, and each process's ``KERASTUNER_TUNER_ID`` ("chief", or a worker's name).  The chief
-only serves the oracle; the workers ask it for trials and train them.  ``Workers`` starts the
-N workers as copies of this command (same arguments, same sweep folder) on 127.0.0.1, each
-with its share of the cores, while this process becomes the chief.
+port, and each process's ``KERASTUNER_TUNER_ID`` ("chief", or a worker's name).  Its chief
+only serves the oracle; the workers ask it for trials and train them.  Here this process is
+the chief and also trains, as the last worker (``keras_ref.sweep.oracle_served``), and
+``Workers`` starts the other N - 1 as copies of this command (same arguments, same sweep
+folder) on 127.0.0.1, each with its share of the cores.
 
 Nothing outlives the command:
 - the workers are stopped when the sweep ends, when the command is interrupted (Ctrl-C or
-  SIGTERM: ``stop_on_sigterm``), and when a worker fails (the chief's serving loop,
-  ``keras_ref.sweep.serve_oracle``, stops then: keras-tuner's own would wait for the failed
-  worker's trial forever);
+  SIGTERM: ``stop_on_sigterm``), and when a worker fails: the chief checks before it asks
+  for each trial (``check``), and keras-tuner's own chief would wait for the failed worker's
+  trial forever;
 - each worker asks Linux to send it SIGTERM when the chief dies (``PR_SET_PDEATHSIG``), so a
   SIGKILL of the command leaves no orphan either.
 """
@@ -69,28 +70,31 @@ class Workers:
     whichever still run.  ``failed`` names a worker that exited with an error.
     """
 
-    def __init__(self, command: list[str], jobs: int, port: int):
-        self.command, self.jobs, self.port = command, jobs, port
+    def __init__(self, command: list[str], count: int, port: int, jobs: int | None = None):
+        self.command, self.count, self.port, self.jobs = command, count, port, jobs or count
         self.processes: list[subprocess.Popen] = []
         self.failed: str | None = None
 
     def __enter__(self):
         os.environ.update({TUNER_ID: "chief", ORACLE_IP: HOST, ORACLE_PORT: str(self.port)})
         threads = str(threads_per_job(self.jobs))
-        for i in range(self.jobs):
+        for i in range(self.count):
             env = {**os.environ, TUNER_ID: f"tuner{i}", **dict.fromkeys(THREAD_VARIABLES, threads)}
             self.processes.append(subprocess.Popen(self.command + ["--threads", threads], env=env,
                                                    preexec_fn=_die_with_parent if sys.platform == "linux" else None))
         return self
 
+    def check(self) -> None:
+        """``WorkerFailed`` if a worker has exited with an error."""
+        for i, p in enumerate(self.processes):
+            if p.poll() not in (None, 0):
+                self.failed = f"worker tuner{i} exited with code {p.returncode}"
+                raise WorkerFailed(self.failed)
+
     def finished(self) -> bool:
         """True once every worker has exited with 0; ``WorkerFailed`` as soon as one exits otherwise."""
-        codes = [p.poll() for p in self.processes]
-        for i, code in enumerate(codes):
-            if code not in (None, 0):
-                self.failed = f"worker tuner{i} exited with code {code}"
-                raise WorkerFailed(self.failed)
-        return all(code == 0 for code in codes)
+        self.check()
+        return all(p.poll() == 0 for p in self.processes)
 
     def __exit__(self, *exc):
         for p in self.processes:

@@ -5,6 +5,7 @@ imported; ``keras_ref.tune.main`` imports this module once the arguments are goo
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -173,8 +174,9 @@ class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
         return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
 
 
-def make_tuner(oracle: str, hypermodel, out: str, args):
-    """A keras-tuner tuner with ``oracle``'s search, recording curves for every trial it runs."""
+def make_tuner(oracle: str, hypermodel, out: str, args, check=None):
+    """A keras-tuner tuner with ``oracle``'s search, recording curves for every trial it runs.
+    ``check()``, called before each trial is asked for, may stop the search by raising."""
     # keras-tuner takes seed 0 for "no seed" (Oracle: ``self.seed = seed or random.randint(1, 10000)``),
     # so --seed 0 would search in a new random order each run: seeds are shifted by one.
     common = dict(objective="val_loss", seed=args.seed + 1)
@@ -197,6 +199,8 @@ def make_tuner(oracle: str, hypermodel, out: str, args):
         def pre_create_trial(self):
             # keras-tuner asks its oracle again at once when the answer is IDLE (no trial for now):
             # asked twice without a trial begun in between, the worker waits a little first
+            if check is not None:
+                check()
             if self.asked and not self.began:
                 time.sleep(0.05)
             self.asked, self.began = True, False
@@ -223,13 +227,14 @@ def make_tuner(oracle: str, hypermodel, out: str, args):
                  directory=out, project_name=PROJECT, overwrite=False, **search)
 
 
-def serve_oracle(tuner, workers, poll: float = 0.2) -> None:
-    """The chief's part of a ``--jobs`` sweep: serve the oracle to ``workers`` until all have ended.
+@contextlib.contextmanager
+def oracle_served(tuner):
+    """``with oracle_served(tuner):`` the chief's oracle, served over gRPC from gRPC's own threads
+    while the block runs (this process then trains too, as one of the workers).
 
-    keras-tuner's own chief (``oracle_chief.start_server``, run by ``search``) checks for the
-    end once a second and then sleeps in steps of 20 s until the last worker's trial is in:
-    measured, a quarter of a short sweep's time.  This is the same gRPC servicer, ended as soon
-    as every worker has exited, and at once when one fails (``keras_ref.jobs.WorkerFailed``).
+    keras-tuner's own chief (``oracle_chief.start_server``, run by ``search``) only serves: it
+    checks for the end once a second and then sleeps in steps of 20 s until the last worker's
+    trial is in.  This is the same servicer, stopped as soon as the block ends.
     """
     from concurrent import futures
 
@@ -243,7 +248,17 @@ def serve_oracle(tuner, workers, poll: float = 0.2) -> None:
     server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}")
     server.start()
     try:
-        while not workers.finished():
-            time.sleep(poll)
+        yield
     finally:
         server.stop(grace=None)
+
+
+@contextlib.contextmanager
+def as_worker(tuner_id: str):
+    """This process seen as keras-tuner's worker ``tuner_id`` while the block runs, then the chief again."""
+    chief = os.environ["KERASTUNER_TUNER_ID"]
+    os.environ["KERASTUNER_TUNER_ID"] = tuner_id
+    try:
+        yield
+    finally:
+        os.environ["KERASTUNER_TUNER_ID"] = chief

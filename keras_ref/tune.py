@@ -408,6 +408,9 @@ def trial_count(args, space: dict) -> int | None:
 def _search(args, engines: dict, data, space: dict, module: str, jobs: int, parser, workers):
     """TensorFlow imported, the tuner made, and the sweep run: by this process, or (``workers``)
     by the workers while this process, the chief, serves them the oracle."""
+    if jobs > 1:  # the chief trains as one of the jobs: its share of the cores, as each worker's
+        from keras_ref.jobs import threads_per_job
+        args.threads = threads_per_job(jobs)
     device = chosen_device(args, parser, args.threads)
     from keras_ref import sweep
     from keras_ref.devices import placed
@@ -427,13 +430,18 @@ def _search(args, engines: dict, data, space: dict, module: str, jobs: int, pars
     # whole execution.  Frozen, those are left out of every collection; what runs after is collected.
     gc.freeze()
     started = time.perf_counter()
-    if workers is not None:
-        sweep.serve_oracle(tuner, workers)
-    else:
+    fit_data = dict(x=data.X_train.astype("float32"), y=data.y_train.astype("float32"), epochs=args.epochs,
+                    validation_data=(data.X_val.astype("float32"), data.y_val.astype("float32")),
+                    callbacks=callbacks, verbose=1)
+    if workers is None:
         with placed(device):
-            tuner.search(data.X_train.astype("float32"), data.y_train.astype("float32"), epochs=args.epochs,
-                         validation_data=(data.X_val.astype("float32"), data.y_val.astype("float32")),
-                         callbacks=callbacks, verbose=1)
+            tuner.search(**fit_data)
+    else:  # the chief serves the oracle and is the last worker itself; then it waits for the others
+        with sweep.oracle_served(tuner), sweep.as_worker(f"tuner{jobs - 1}"):
+            with placed(device):
+                sweep.make_tuner(args.oracle, hypermodel, args.out, args, workers.check).search(**fit_data)
+            while not workers.finished():
+                time.sleep(0.2)
     return tuner, hypermodel, engine, device, started
 
 
@@ -483,7 +491,7 @@ def main(argv=None, engines: dict | None = None, module: str = "keras_ref.tune")
     if jobs > 1:  # started before this process imports TensorFlow: their imports and the chief's overlap
         from keras_ref.jobs import Workers, free_port, stop_on_sigterm
         stop_on_sigterm()
-        workers = Workers([sys.executable, "-m", module, *argv], jobs, args.port or free_port())
+        workers = Workers([sys.executable, "-m", module, *argv], jobs - 1, args.port or free_port(), jobs)
     try:
         with workers or contextlib.nullcontext():
             tuner, hypermodel, engine, device, started = _search(args, engines, data, space, module, jobs, parser,

@@ -504,14 +504,15 @@ JOBS = QUICK + ["--epochs", "4", "--executions-per-trial", "2"]
 
 
 def test_jobs_2_stops_every_worker_when_killed_and_a_rerun_finishes_each_trial_once(tmp_path):
-    """--jobs 2 runs a chief and two workers.  Interrupted (Ctrl-C: the chief stops them) and
-    then killed (SIGKILL: each worker's PR_SET_PDEATHSIG), no worker outlives it; the same
-    command then finishes the sweep, every trial and every execution exactly once."""
+    """--jobs 2 runs the chief, which trains as one job, and one worker process.  Interrupted
+    (Ctrl-C: the chief stops it) and then killed (SIGKILL: the worker's PR_SET_PDEATHSIG), no
+    worker outlives it; the same command then finishes the sweep, every trial and every
+    execution exactly once, trained by both."""
     out = str(tmp_path / "out")
     for how, trials_before in (("SIGINT", 1), ("SIGKILL", 3)):
         run = run_cli(JOBS + ["--out", out, "--jobs", "2"])
         try:
-            until(lambda: len(children(run.pid)) == 2, 60, "two workers")
+            until(lambda: len(children(run.pid)) == 1, 60, "the worker")
             workers = children(run.pid)
             until(lambda: sum(t["status"] == "COMPLETED" for t in trials(out).values()) >= trials_before, 120,
                   f"{trials_before} trials")
@@ -524,6 +525,18 @@ def test_jobs_2_stops_every_worker_when_killed_and_a_rerun_finishes_each_trial_o
         assert run.returncode != 0, output[-2000:]
         if how == "SIGINT":
             assert "every worker stopped. Run the same command again to resume." in output, output[-2000:]
+    # a worker that dies stops the sweep: the chief says which, exits 1, and waits for nothing
+    run = run_cli(JOBS + ["--out", out, "--jobs", "2"])
+    try:
+        until(lambda: len(children(run.pid)) == 1, 60, "the worker")
+        worker = children(run.pid)[0]
+        until(lambda: any(e["tuner_id"] == "tuner0" for ex in curves(out).values() for e in ex), 120,
+              "the worker's first execution")
+        os.kill(worker, signal.SIGKILL)
+        output = run.communicate(timeout=120)[0]
+    finally:
+        run.kill()
+    assert run.returncode == 1 and "worker tuner0 exited with code -9; every worker stopped" in output, output[-2000:]
     assert sum(t["status"] == "COMPLETED" for t in trials(out).values()) < 8
     last = run_cli(JOBS + ["--out", out, "--jobs", "2"])
     output, _ = last.communicate(timeout=300)
