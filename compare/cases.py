@@ -42,6 +42,6 @@ def fit_on_scratch_batches(model, X, Y, epochs: int, batch_size: int, seed, vali
         order = np.concatenate(list(batch_indices(len(X), batch_size, True, rng)))
         epoch = tf.data.Dataset.from_tensor_slices((X[order], Y[order])).batch(batch_size)
         batches = epoch if batches is None else batches.concatenate(epoch)
-    history = model.fit(batches, epochs=epochs, steps_per_epoch=-(-len(X) // batch_size), verbose=0,
+    history = model.fit(batches, epochs=epochs, steps_per_epoch=-(-len(X) // batch_size), shuffle=False, verbose=0,
                         validation_data=validation_data).history
     return {k: [float(x) for x in v] for k, v in history.items()}
