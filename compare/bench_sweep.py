@@ -5,7 +5,7 @@ executions x ``--epochs`` epochs, run as a fresh process each time (its TensorFl
 included, as a user runs it) into a folder of its own:
 
 1. Keras, one process (``--jobs 1``);
-2. Keras, ``--jobs 2``: keras-tuner's chief and two workers;
+2. Keras, ``--jobs 2``: keras-tuner's chief, training as one job, and one worker;
 3. the scratch engine (``--engine scratch``), its Keras check of the best trial included.
 
 Every sweep must complete every trial and execution, or the bench fails.  Targets on this
@@ -148,7 +148,7 @@ def execute(config: Config, args, device_name: str):
                   ("ok" if row["met"] else "MISSED") if row["complete"] else "INCOMPLETE")
     profile = execution_profile(config.seed, config.epochs, progress)
     p, t = profile["plain"], profile["tensorboard"]
-    breakdown = Table(["one Keras execution (20 epochs)", "seconds"])
+    breakdown = Table([f"one Keras execution ({config.epochs} epochs)", "seconds"])
     breakdown.add("build and compile the model (and Adam's variables)", f"{p['build_compile_s']:.3f}")
     breakdown.add("first epoch: traces the train and validation steps", f"{p['first_epoch_s']:.3f}")
     breakdown.add(f"each later epoch (8 steps and a validation pass), x{config.epochs - 1}",

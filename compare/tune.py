@@ -113,7 +113,7 @@ class ScratchEngine:
                  f" execution 0 (seed {report['seed']}), {report['steps']} steps, trained again by Keras on the "
                  f"twin's batches: {verdict} (worst relative difference {report['worst']:.1e} in "
                  f"{report['worst_key']}, tolerance {report['tolerance']:.1e})",
-                 f"this execution took Keras {report['keras_seconds']:.2f} s (model.fit epoch by epoch) and the twin "
+                 f"this execution took Keras {report['keras_seconds']:.2f} s (model.fit on the twin's batches) and the twin "
                  f"{report['scratch_seconds']:.3f} s: {report['speedup']:.0f}x; {report['plot']}"]
         if not report["passed"]:
             lines.append(f"FAIL the scratch engine's results do not follow Keras: {', '.join(report['failed'])} "

@@ -9,7 +9,7 @@ folder) on 127.0.0.1, each with its share of the cores.
 
 Nothing outlives the command:
 - the workers are stopped when the sweep ends, when the command is interrupted (Ctrl-C or
-  SIGTERM: ``stop_on_sigterm``), and when a worker fails: the chief checks before it asks
+  SIGTERM: ``stop_on_signals``), and when a worker fails: the chief checks before it asks
   for each trial (``check``), and keras-tuner's own chief would wait for the failed worker's
   trial forever;
 - each worker asks Linux to send it SIGTERM when the chief dies (``PR_SET_PDEATHSIG``), so a
@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 TUNER_ID, ORACLE_IP, ORACLE_PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
 HOST = "127.0.0.1"
@@ -74,6 +75,7 @@ class Workers:
         self.command, self.count, self.port, self.jobs = command, count, port, jobs or count
         self.processes: list[subprocess.Popen] = []
         self.failed: str | None = None
+        self.idle_stopped: set[int] = set()
 
     def __enter__(self):
         os.environ.update({TUNER_ID: "chief", ORACLE_IP: HOST, ORACLE_PORT: str(self.port)})
@@ -87,14 +89,33 @@ class Workers:
     def check(self) -> None:
         """``WorkerFailed`` if a worker has exited with an error."""
         for i, p in enumerate(self.processes):
-            if p.poll() not in (None, 0):
+            if p.poll() not in (None, 0) and i not in self.idle_stopped:
                 self.failed = f"worker tuner{i} exited with code {p.returncode}"
                 raise WorkerFailed(self.failed)
 
     def finished(self) -> bool:
-        """True once every worker has exited with 0; ``WorkerFailed`` as soon as one exits otherwise."""
+        """True once every worker has ended (with 0, or stopped idle); ``WorkerFailed`` as soon as
+        one exits otherwise."""
         self.check()
-        return all(p.poll() == 0 for p in self.processes)
+        return all(p.poll() is not None for p in self.processes)
+
+    def wait(self, busy, grace: float = 10.0, poll: float = 0.2) -> None:
+        """Once the chief has no trial left to hand out: until every worker has ended.  A worker
+        with no trial of its own (``busy(tuner_id)`` false) for ``grace`` seconds is stopped: it
+        has nothing left to do, and one stuck at its start would otherwise be waited for forever."""
+        idle: dict[int, float] = {}
+        while not self.finished():
+            now = time.monotonic()
+            for i, p in enumerate(self.processes):
+                if p.poll() is not None or busy(f"tuner{i}"):
+                    idle.pop(i, None)
+                elif now - idle.setdefault(i, now) > grace:
+                    print(f"worker tuner{i} has had no trial for {grace:g} s with none left to give: stopped",
+                          file=sys.stderr, flush=True)
+                    self.idle_stopped.add(i)
+                    p.terminate()
+                    p.wait()
+            time.sleep(poll)
 
     def __exit__(self, *exc):
         for p in self.processes:
@@ -111,8 +132,29 @@ class Workers:
         return False
 
 
-def stop_on_sigterm() -> None:
-    """SIGTERM ends the command as Ctrl-C does, so that ``Workers`` stops its workers on the way out."""
+_STOP = []
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM end the command, so that ``Workers`` stops its workers on the way out.
+
+    The handler raises KeyboardInterrupt, and also remembers the request (``stop_requested``):
+    a KeyboardInterrupt raised while TensorFlow runs a tf.data iterator can come back as the
+    end of the data, and training goes on (seen once in eight Ctrl-C's of a sweep).  The sweep
+    asks again at every epoch's end and before every trial.
+    """
     def handler(signum, frame):
+        _STOP.append(signum)
         raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+def stop_requested() -> bool:
+    """Whether Ctrl-C or SIGTERM has asked this process to stop (``stop_on_signals``)."""
+    return bool(_STOP)
+
+
+def raise_if_stopped() -> None:
+    if _STOP:
+        raise KeyboardInterrupt(f"signal {_STOP[0]}")

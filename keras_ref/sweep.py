@@ -30,7 +30,10 @@ class _NoRetracingWarning(logging.Filter):
 
 tf.get_logger().addFilter(_NoRetracingWarning())
 import keras_tuner  # noqa: E402
+import numpy as np  # noqa: E402
+from keras_tuner.src.engine.tuner_utils import SaveBestEpoch  # noqa: E402
 
+from keras_ref.jobs import raise_if_stopped  # noqa: E402
 from keras_ref.models import build_model, compile_model  # noqa: E402
 from keras_ref.tune import PROG, PROJECT, is_worker  # noqa: E402
 
@@ -96,6 +99,14 @@ class SweepHyperModel(keras_tuner.HyperModel):
         if execution < len(self.finished):  # finished before the sweep was killed: not run again
             history = keras.callbacks.History()
             history.history = {k: v for k, v in self.finished[execution].items() if isinstance(v, list)}
+            # keras-tuner's checkpoint of the trial's best epoch over all its executions is made
+            # afresh for a retried trial: it must know this execution's best, which it saved before
+            for c in kwargs.get("callbacks", []):
+                if isinstance(c, SaveBestEpoch) and c.objective.has_value(history.history):
+                    values = [v for v in history.history[c.objective.name] if np.isfinite(v)]
+                    best = (min(values) if c.objective.direction == "min" else max(values)) if values else None
+                    if best is not None and c.objective.better_than(best, c.best_value):
+                        c.best_value = best
             return history
         kwargs["verbose"] = 0  # keras-tuner's own display reports each trial; no bar per epoch
         return self.engine.fit(self, hp, model, *args, batch_size=self._pick(hp, "batch_size"),
@@ -112,9 +123,9 @@ class CurveRecorder(keras.callbacks.Callback):
     renamed: a sweep killed meanwhile leaves the previous executions, never half a file.
     """
 
-    def __init__(self, folder: str, trial_id: str, seed: int):
+    def __init__(self, folder: str, trial_id: str, seed: int, values: dict | None = None):
         super().__init__()
-        self.path, self.seed = os.path.join(folder, f"trial_{trial_id}.json"), seed
+        self.path, self.seed, self.values = os.path.join(folder, f"trial_{trial_id}.json"), seed, values
 
     def on_train_begin(self, logs=None):
         self.started, self.logs = time.perf_counter(), {}
@@ -122,13 +133,15 @@ class CurveRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         for k, v in (logs or {}).items():
             self.logs.setdefault(k, []).append(float(v))
+        raise_if_stopped()  # a Ctrl-C that TensorFlow's data iterator swallowed still stops the sweep
 
     def on_train_end(self, logs=None):
         record = recorded(self.path)
         k = len(record["executions"])
         record["executions"].append({"execution": k, "seed": execution_seed(self.seed, k),
                                      "seconds": time.perf_counter() - self.started,
-                                     "tuner_id": os.environ.get("KERASTUNER_TUNER_ID", "local"), **self.logs})
+                                     "tuner_id": os.environ.get("KERASTUNER_TUNER_ID", "local"),
+                                     **({"values": self.values} if self.values is not None else {}), **self.logs})
         partial = f"{self.path}.{os.getpid()}.tmp"
         with open(partial, "w") as f:
             json.dump(record, f)
@@ -199,6 +212,7 @@ def make_tuner(oracle: str, hypermodel, out: str, args, check=None):
         def pre_create_trial(self):
             # keras-tuner asks its oracle again at once when the answer is IDLE (no trial for now):
             # asked twice without a trial begun in between, the worker waits a little first
+            raise_if_stopped()
             if check is not None:
                 check()
             if self.asked and not self.began:
@@ -212,9 +226,16 @@ def make_tuner(oracle: str, hypermodel, out: str, args, check=None):
 
         def run_trial(self, trial, *fit_args, **fit_kwargs):
             self.hypermodel.executions = 0
-            recorder = CurveRecorder(curves, trial.trial_id, self.hypermodel.seed)
-            # a retried trial keeps the executions it finished, and starts the others' logs afresh
-            self.hypermodel.finished = recorded(recorder.path)["executions"][:self.executions_per_trial]
+            values = dict(trial.hyperparameters.values)
+            recorder = CurveRecorder(curves, trial.trial_id, self.hypermodel.seed, values)
+            # A retried trial keeps the executions it finished, and starts the others' logs afresh.
+            # Only executions of these very values count (those recorded before values were, all):
+            # a file of the same trial id with other values is another sweep's, and is started afresh.
+            finished = recorded(recorder.path)["executions"]
+            if any(e.get("values", values) != values for e in finished):
+                os.remove(recorder.path)
+                finished = []
+            self.hypermodel.finished = finished[:self.executions_per_trial]
             for k in range(len(self.hypermodel.finished), self.executions_per_trial):
                 shutil.rmtree(os.path.join(out, "tensorboard", trial.trial_id, f"execution{k}"), ignore_errors=True)
             callbacks = list(fit_kwargs.pop("callbacks", [])) + [recorder]
@@ -223,6 +244,15 @@ def make_tuner(oracle: str, hypermodel, out: str, args, check=None):
                       f"{trial.hyperparameters.values}", flush=True)
             return super().run_trial(trial, *fit_args, callbacks=callbacks, **fit_kwargs)
 
+    # keras-tuner reloads its oracle only when this tuner id's own state file exists: tuner0.json
+    # for one process, chief.json for a --jobs chief.  A sweep begun with another --jobs would be
+    # started afresh, its trial ids given to other values.  The tuner's state is {}: write it.
+    tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
+    project = os.path.join(out, PROJECT)
+    if (not is_worker() and os.path.exists(os.path.join(project, "oracle.json"))
+            and not os.path.exists(os.path.join(project, f"{tuner_id}.json"))):
+        with open(os.path.join(project, f"{tuner_id}.json"), "w") as f:
+            json.dump({}, f)
     return Tuner(hypermodel=hypermodel, executions_per_trial=args.executions_per_trial,
                  directory=out, project_name=PROJECT, overwrite=False, **search)
 
@@ -243,14 +273,21 @@ def oracle_served(tuner):
     from keras_tuner.src.distribute import oracle_chief
     tuner.oracle.verbose = 1
     tuner.save()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    # without SO_REUSEPORT (gRPC's default is on): a second sweep on the same port fails to bind
+    # instead of sharing the port, the kernel splitting the workers between two oracles
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), options=[("grpc.so_reuseport", 0)])
     protos.get_service_grpc().add_OracleServicer_to_server(oracle_chief.OracleServicer(tuner.oracle), server)
-    server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}")
+    address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+    if not server.add_insecure_port(address):
+        raise RuntimeError(f"the oracle's port {address} could not be bound: another sweep uses it")
     server.start()
     try:
         yield
     finally:
         server.stop(grace=None)
+        # Oracle.end_trial saves before it forgets the trial as ongoing; a worker never saves the
+        # oracle afterwards, so the chief does, or a rerun would run the last trial again
+        tuner.oracle.save()
 
 
 @contextlib.contextmanager

@@ -236,9 +236,10 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
     first.wait()
     finished = {k: t["score"] for k, t in trials(out).items() if t["status"] == "COMPLETED"}
     assert 3 <= len(finished) < 8
-    second = run_cli(QUICK + ["--out", out])
+    second = run_cli(QUICK + ["--out", out, "--jobs", "2"])  # resumed with another --jobs: the same sweep
     output, _ = second.communicate(timeout=300)
     assert second.returncode == 0, output[-2000:]
+    assert "Reloading" in output
     assert_every_init_mode_once(out)  # nothing lost, nothing run twice
     assert {k: trials(out)[k]["score"] for k in finished} == finished
 
@@ -522,7 +523,7 @@ def test_jobs_2_stops_every_worker_when_killed_and_a_rerun_finishes_each_trial_o
         finally:
             run.kill()
             output = run.communicate()[0]
-        assert run.returncode != 0, output[-2000:]
+        assert run.returncode != 0, f"{how}: " + output[-2000:]
         if how == "SIGINT":
             assert "every worker stopped. Run the same command again to resume." in output, output[-2000:]
     # a worker that dies stops the sweep: the chief says which, exits 1, and waits for nothing
@@ -547,6 +548,11 @@ def test_jobs_2_stops_every_worker_when_killed_and_a_rerun_finishes_each_trial_o
         assert [e["execution"] for e in executions] == [0, 1]
     ran = {e["tuner_id"] for executions in curves(out).values() for e in executions}
     assert ran == {"tuner0", "tuner1"}
+    with open(os.path.join(out, tune.PROJECT, "oracle.json")) as f:
+        assert json.load(f)["ongoing_trials"] == {}  # a rerun finds nothing to retry
+    again = run_cli(JOBS + ["--out", out])  # finished, and resumed with one job: nothing runs
+    output, _ = again.communicate(timeout=120)
+    assert again.returncode == 0 and "Running Trial" not in output, output[-2000:]
 
 
 def test_a_retried_trial_keeps_the_executions_it_finished(tmp_path):
@@ -572,3 +578,34 @@ def test_a_retried_trial_keeps_the_executions_it_finished(tmp_path):
     with open(os.path.join(out, "results.json")) as f:
         row = next(t for t in json.load(f)["trials"] if t["trial_id"] == trial_id)
     assert row["execution_results"][0]["best_val_loss"] == min(before[0]["val_loss"])
+
+
+def test_a_worker_with_nothing_to_do_is_stopped_not_waited_for():
+    """Once the chief has no trial to give, a worker without one of its own (stuck at its start,
+    say) is stopped after the grace period; a worker that fails is reported."""
+    from keras_ref.jobs import WorkerFailed, Workers
+    stuck = Workers([sys.executable, "-c", "import time; time.sleep(60)"], 1, free_port())
+    with stuck:
+        started = time.monotonic()
+        stuck.wait(lambda tuner_id: False, grace=0.5)
+        assert stuck.finished() and stuck.idle_stopped == {0} and time.monotonic() - started < 30
+    failing = Workers([sys.executable, "-c", "raise SystemExit(3)"], 1, free_port())
+    with failing, pytest.raises(WorkerFailed, match="worker tuner0 exited with code 3"):
+        failing.wait(lambda tuner_id: True)
+    assert "KERASTUNER_TUNER_ID" not in os.environ  # the chief's variables go with the block
+
+
+def test_a_resumed_execution_tells_the_checkpoint_its_best(tmp_path):
+    """keras-tuner's best-epoch checkpoint is made afresh for a retried trial: an execution read
+    back from before the kill must still count, or a worse one would overwrite its checkpoint."""
+    import keras_tuner
+    from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
+    from keras_ref import sweep
+    hypermodel = sweep.SweepHyperModel(datasets.load("iris", seed=0), {
+        "init_mode": ["zero"], "activation": ["relu"], "hidden_units": [4], "learning_rate": [0.001],
+        "batch_size": [64]}, seed=0)
+    hypermodel.finished = [{"execution": 0, "val_loss": [0.9, 0.4, float("nan")], "loss": [1.0, 0.5, 0.4]}]
+    hypermodel.executions = 1
+    checkpoint = SaveBestEpoch(keras_tuner.Objective("val_loss", "min"), str(tmp_path / "checkpoint.weights.h5"))
+    history = hypermodel.fit(None, None, callbacks=[checkpoint])
+    assert history.history["val_loss"][:2] == [0.9, 0.4] and checkpoint.best_value == 0.4
