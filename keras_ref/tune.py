@@ -406,8 +406,8 @@ def trial_count(args, space: dict) -> int | None:
 
 
 def _search(args, engines: dict, data, space: dict, module: str, jobs: int, parser, workers):
-    """TensorFlow imported, the tuner made, and the sweep run: by this process, or (``workers``)
-    by the workers while this process, the chief, serves them the oracle."""
+    """TensorFlow imported, the tuner made, and the sweep run: by this process alone, or (with
+    ``workers``) by it and the workers, this process serving them the oracle as it trains."""
     if jobs > 1:  # the chief trains as one of the jobs: its share of the cores, as each worker's
         from keras_ref.jobs import threads_per_job
         args.threads = threads_per_job(jobs)
