@@ -609,3 +609,17 @@ def test_a_resumed_execution_tells_the_checkpoint_its_best(tmp_path):
     checkpoint = SaveBestEpoch(keras_tuner.Objective("val_loss", "min"), str(tmp_path / "checkpoint.weights.h5"))
     history = hypermodel.fit(None, None, callbacks=[checkpoint])
     assert history.history["val_loss"][:2] == [0.9, 0.4] and checkpoint.best_value == 0.4
+
+
+def test_executions_recorded_with_other_values_are_never_reused(tmp_path):
+    """A curves file whose executions ran other values (another sweep's, under the same trial id)
+    is started afresh, not handed to keras-tuner as this trial's results."""
+    out = tmp_path / "out"
+    (out / "curves").mkdir(parents=True)
+    stale = {"executions": [{"execution": 0, "seed": 0, "seconds": 1.0, "tuner_id": "local",
+                             "values": {"init_mode": "he_normal"}, "val_loss": [0.123], "loss": [0.2]}]}
+    (out / "curves" / "trial_0000.json").write_text(json.dumps(stale))  # the first trial's id
+    assert tune.main(["--epochs", "2", "--data", "iris", "--init-modes", "zero,he_normal", "--out", str(out)]) == 0
+    executions = curves(str(out))["0000"]
+    assert len(executions) == 1 and executions[0]["values"] == {"init_mode": "zero"}
+    assert min(executions[0]["val_loss"]) != 0.123
