@@ -433,15 +433,20 @@ def _search(args, engines: dict, data, space: dict, module: str, jobs: int, pars
     fit_data = dict(x=data.X_train.astype("float32"), y=data.y_train.astype("float32"), epochs=args.epochs,
                     validation_data=(data.X_val.astype("float32"), data.y_val.astype("float32")),
                     callbacks=callbacks, verbose=1)
+    failure = None
     if workers is None:
         with placed(device):
             tuner.search(**fit_data)
     else:  # the chief serves the oracle and is the last worker itself; then it waits for the others
+        from keras_ref.jobs import WorkerFailed
         with sweep.oracle_served(tuner), sweep.as_worker(f"tuner{jobs - 1}"):
-            with placed(device):
-                sweep.make_tuner(args.oracle, hypermodel, args.out, args, workers.check).search(**fit_data)
-            workers.wait(lambda tuner_id: tuner_id in dict(tuner.oracle.ongoing_trials))
-    return tuner, hypermodel, engine, device, started
+            try:
+                with placed(device):
+                    sweep.make_tuner(args.oracle, hypermodel, args.out, args, workers.check).search(**fit_data)
+                workers.wait(lambda tuner_id: tuner_id in dict(tuner.oracle.ongoing_trials))
+            except WorkerFailed as e:  # the trials done so far are still reported and written
+                failure = str(e)
+    return tuner, hypermodel, engine, device, started, failure
 
 
 def main(argv=None, engines: dict | None = None, module: str = "keras_ref.tune") -> int:
@@ -493,18 +498,16 @@ def main(argv=None, engines: dict | None = None, module: str = "keras_ref.tune")
         workers = Workers([sys.executable, "-m", module, *argv], jobs - 1, args.port or free_port(), jobs)
     try:
         with workers or contextlib.nullcontext():
-            tuner, hypermodel, engine, device, started = _search(args, engines, data, space, module, jobs, parser,
-                                                                   workers)
+            tuner, hypermodel, engine, device, started, failure = _search(args, engines, data, space, module, jobs,
+                                                                            parser, workers)
     except KeyboardInterrupt:
         if workers is None:
             raise
         print(f"{module}: interrupted; every worker stopped. Run the same command again to resume.", file=sys.stderr)
         return 130
-    except Exception as e:
-        if workers is None or workers.failed is None:
-            raise
-        print(f"{module}: {e}; every worker stopped. Run the same command again to resume.", file=sys.stderr)
-        return 1
+    if failure:
+        print(f"{module}: {failure}; every worker stopped. Below, the trials done so far; run the same command "
+              "again to finish the sweep.", file=sys.stderr, flush=True)
     if is_worker():
         print(f"{module}: worker {os.environ.get('KERASTUNER_TUNER_ID')} done in {time.perf_counter() - started:.0f} s")
         return 0
@@ -525,7 +528,7 @@ def main(argv=None, engines: dict | None = None, module: str = "keras_ref.tune")
     print(f"{done}/{len(rows)} trials completed in {elapsed:.1f} s; {os.path.join(args.out, 'results.csv')}, "
           f"results_executions.csv, results.json, {path}"
           + (f", TensorBoard logs in {os.path.join(args.out, 'tensorboard')}" if args.tensorboard else ""))
-    return 0 if done == len(rows) and rows and engine_passed else 1
+    return 0 if done == len(rows) and rows and engine_passed and not failure else 1
 
 
 if __name__ == "__main__":
