@@ -50,7 +50,7 @@ def check_port(port: int) -> None:
 
 
 def threads_per_job(jobs: int) -> int:
-    """Each of ``jobs`` workers' share of this machine's cores, at least one."""
+    """Each of ``jobs`` jobs' share of this machine's cores, at least one."""
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
@@ -64,9 +64,10 @@ class WorkerFailed(RuntimeError):
 
 
 class Workers:
-    """N worker processes of one sweep, started as ``command`` with keras-tuner's environment.
+    """``count`` worker processes of one sweep of ``jobs`` jobs, started as ``command`` with
+    keras-tuner's environment and each job's share of the cores.
 
-    ``with Workers(command, jobs, port) as workers:`` makes this process the chief (its
+    ``with Workers(command, count, port, jobs) as workers:`` makes this process the chief (its
     environment gets the chief's variables) and starts the workers; leaving the block stops
     whichever still run.  ``failed`` names a worker that exited with an error.
     """
