@@ -9,7 +9,7 @@ candidate:
       -> the first divergence      first_divergence(rows), with its kind (compare.diagnosis.classify)
       -> a table, JSON and HTML    compare.report, compare.html
 
-A command is ``run_command(PROG, build_parser, argv, prepare, execute)``: it parses the flags,
+A command is ``run_command(PROG, build_parser, argv, execute, prepare)``: it parses the flags,
 refuses bad input in one line with exit 2 (before anything is written or TensorFlow is
 imported where it can be), places Keras on the chosen device, runs, prints, writes
 ``--json`` and ``--html``, and exits 0 when everything agrees and 1 when anything does not.

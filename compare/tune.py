@@ -49,7 +49,7 @@ class ScratchEngine:
         """The twin of one execution's model, and its optimizer."""
         from compare.transfer import keras_to_scratch
         data = hypermodel.data
-        net = scratch.Network([data.n_features, values["hidden_units"], data.n_outputs],
+        net = scratch.Network(hypermodel.layers(values),
                               hidden_activation=values["activation"], output_activation=data.output_activation,
                               loss=data.loss, dtype="float32")
         keras_to_scratch(model, net)
@@ -149,7 +149,7 @@ def parity(engine: ScratchEngine, hypermodel, row: dict, args, recorded: dict | 
     keras_history = fit_on_scratch_batches(model, X, Y, args.epochs, batch_size, seed, validation)
     keras_seconds = time.perf_counter() - started
 
-    layers = [data.n_features, values["hidden_units"], data.n_outputs]
+    layers = hypermodel.layers(values)
     steps = args.epochs * -(-len(X) // batch_size)
     # every step of every epoch, and sums as long as the longer of a batch and the validation set
     tol = tolerances.training("float32", layers, max(batch_size, len(validation[0])), steps)

@@ -79,12 +79,16 @@ class SweepHyperModel(keras_tuner.HyperModel):
         self.executions = getattr(self, "executions", 0) + 1
         return self.model(self.values(hp), seed)
 
+    def layers(self, values: dict) -> list[int]:
+        """The network's layer sizes for ``values``: the data's features, the hidden units, its outputs."""
+        return [self.data.n_features, values["hidden_units"], self.data.n_outputs]
+
     def model(self, values: dict, seed: int):
         """The compiled model of one execution: ``values`` of every hyperparameter, weights drawn with ``seed``."""
         keras.utils.set_random_seed(seed)
-        layers = [self.data.n_features, values["hidden_units"], self.data.n_outputs]
-        model = build_model(layers, hidden_activation=values["activation"], output_activation=self.data.output_activation,
-                            loss=self.data.loss, init_mode=values["init_mode"], seed=seed)
+        model = build_model(self.layers(values), hidden_activation=values["activation"],
+                            output_activation=self.data.output_activation, loss=self.data.loss,
+                            init_mode=values["init_mode"], seed=seed)
         compile_model(model, self.data.loss, "float32",
                       optimizer=keras.optimizers.Adam(learning_rate=values["learning_rate"]))
         # Adam's variables (iterations, learning rate, m and v of every weight) exist before
