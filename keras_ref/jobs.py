@@ -17,6 +17,7 @@ Nothing outlives the command:
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -136,19 +137,27 @@ class Workers:
 _STOP = []
 
 
-def stop_on_signals() -> None:
-    """Ctrl-C and SIGTERM end the command, so that ``Workers`` stops its workers on the way out.
+@contextlib.contextmanager
+def stop_on_signals():
+    """``with stop_on_signals():`` Ctrl-C and SIGTERM end the command, so that ``Workers`` stops
+    its workers on the way out; the handlers before it are back after the block.
 
     The handler raises KeyboardInterrupt, and also remembers the request (``stop_requested``):
     a KeyboardInterrupt raised while TensorFlow runs a tf.data iterator can come back as the
-    end of the data, and training goes on (seen once in eight Ctrl-C's of a sweep).  The sweep
-    asks again at every epoch's end and before every trial.
+    end of the data, and training goes on (seen once in eight Ctrl-C's of a sweep), or as
+    another error, which keras-tuner would record as the trial failing.  The sweep asks again at
+    every epoch's end, after a trial that did not complete, and before every trial.
     """
     def handler(signum, frame):
         _STOP.append(signum)
         raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        _STOP.clear()
 
 
 def stop_requested() -> bool:

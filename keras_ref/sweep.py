@@ -31,11 +31,56 @@ class _NoRetracingWarning(logging.Filter):
 tf.get_logger().addFilter(_NoRetracingWarning())
 import keras_tuner  # noqa: E402
 import numpy as np  # noqa: E402
+from keras_tuner.src import utils as tuner_utils  # noqa: E402
 from keras_tuner.src.engine.tuner_utils import SaveBestEpoch  # noqa: E402
 
 from keras_ref.jobs import raise_if_stopped  # noqa: E402
 from keras_ref.models import build_model, compile_model  # noqa: E402
 from keras_ref.tune import PROG, PROJECT, is_worker  # noqa: E402
+
+
+def _replaced(path: str, write) -> None:
+    """``write(temporary)`` and then the temporary file renamed to ``path``: a process killed
+    meanwhile leaves ``path`` as it was, never empty or cut short."""
+    folder, name = os.path.split(path)
+    stem, dot, ext = name.partition(".")  # Keras names weights files by their whole ending, .weights.h5
+    partial = os.path.join(folder, f"{stem}.{os.getpid()}.tmp{dot}{ext}")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
+def _durable_saves() -> None:
+    """keras-tuner 1.4 writes its state in place: ``trial.json``, ``oracle.json`` and the tuner's
+    file through ``utils.save_json``, and each trial's best-epoch checkpoint through
+    ``SaveBestEpoch._save_model``.  A sweep killed (SIGKILL, or a machine lost) while one is
+    written leaves it empty, and then no rerun can reload the sweep: seen here, an empty
+    ``trial.json`` made every later run fail in ``Oracle.reload`` with ``JSONDecodeError``.
+    Both write a temporary file and rename it instead (on local folders; others as before)."""
+    save_json = tuner_utils.save_json
+
+    def atomic_save_json(path, obj):
+        if "://" in str(path):
+            return save_json(path, obj)
+        text = json.dumps(obj)
+
+        def write(partial):
+            with open(partial, "w") as f:
+                f.write(text)
+        _replaced(path, write)
+        return text
+
+    def atomic_save_model(self):
+        _replaced(self.filepath, self.model.save_weights)
+
+    tuner_utils.save_json = atomic_save_json
+    SaveBestEpoch._save_model = atomic_save_model
+
+
+_durable_saves()
 
 
 def versions() -> dict[str, str]:
@@ -227,6 +272,15 @@ def make_tuner(oracle: str, hypermodel, out: str, args, check=None):
         def on_trial_begin(self, trial):
             self.began = True
             super().on_trial_begin(trial)
+
+        def _try_run_and_update_trial(self, trial, *fit_args, **fit_kwargs):
+            # keras-tuner's own marks a trial that raised any Exception as failed for good, and
+            # ends it.  A Ctrl-C or SIGTERM that reached this process inside TensorFlow, or inside
+            # the gRPC call to the oracle, can come out as another error: the trial is then only
+            # stopped.  Raised here, before it is ended, it stays running, and a rerun retries it.
+            super()._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
+            if trial.status != keras_tuner.engine.trial.TrialStatus.COMPLETED:
+                raise_if_stopped()
 
         def run_trial(self, trial, *fit_args, **fit_kwargs):
             self.hypermodel.executions = 0

@@ -491,19 +491,19 @@ def main(argv=None, engines: dict | None = None, module: str = "keras_ref.tune")
     record = search_record(args, space)
     prepare_out(args, record, parser)
 
+    from keras_ref.jobs import stop_on_signals
     workers = None
-    if jobs > 1:  # started before this process imports TensorFlow: their imports and the chief's overlap
-        from keras_ref.jobs import Workers, free_port, stop_on_signals
-        stop_on_signals()
-        workers = Workers([sys.executable, "-m", module, *argv], jobs - 1, args.port or free_port(), jobs)
-    try:
-        with workers or contextlib.nullcontext():
-            tuner, hypermodel, engine, device, started, failure = _search(args, engines, data, space, module, jobs,
-                                                                            parser, workers)
+    try:  # a worker is left to end at once at its chief's SIGTERM: the chief no longer listens to it
+        with stop_on_signals() if not is_worker() else contextlib.nullcontext():
+            if jobs > 1:  # started before this process imports TensorFlow: their imports and the chief's overlap
+                from keras_ref.jobs import Workers, free_port
+                workers = Workers([sys.executable, "-m", module, *argv], jobs - 1, args.port or free_port(), jobs)
+            with workers or contextlib.nullcontext():
+                tuner, hypermodel, engine, device, started, failure = _search(args, engines, data, space, module,
+                                                                                jobs, parser, workers)
     except KeyboardInterrupt:
-        if workers is None:
-            raise
-        print(f"{module}: interrupted; every worker stopped. Run the same command again to resume.", file=sys.stderr)
+        print(f"{module}: interrupted{'; every worker stopped' if workers else ''}. "
+              "Run the same command again to resume.", file=sys.stderr)
         return 130
     if failure:
         print(f"{module}: {failure}; every worker stopped. Below, the trials done so far; run the same command "
