@@ -55,9 +55,14 @@ def threads_per_job(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: SIGTERM when the parent exits, however it exits
+def _as_worker() -> None:  # runs in the child between fork and exec
+    # Ctrl-C in a terminal reaches every process of the command: the chief alone takes it, and
+    # stops the workers.  A worker ignores it (Python keeps SIGINT ignored across exec), and is
+    # ended by the chief's SIGTERM at once, before it can report anything for its trial.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: SIGTERM when the parent exits, however it exits
 
 
 class WorkerFailed(RuntimeError):
@@ -85,7 +90,7 @@ class Workers:
         for i in range(self.count):
             env = {**os.environ, TUNER_ID: f"tuner{i}", **dict.fromkeys(THREAD_VARIABLES, threads)}
             self.processes.append(subprocess.Popen(self.command + ["--threads", threads], env=env,
-                                                   preexec_fn=_die_with_parent if sys.platform == "linux" else None))
+                                                   preexec_fn=_as_worker))
         return self
 
     def check(self) -> None:
@@ -147,7 +152,14 @@ def stop_on_signals():
     end of the data, and training goes on (seen once in eight Ctrl-C's of a sweep), or as
     another error, which keras-tuner would record as the trial failing.  The sweep asks again at
     every epoch's end, after a trial that did not complete, and before every trial.
+
+    A process started with Ctrl-C ignored (a ``Workers`` worker, or a shell's background job)
+    is left as it is: it ignores Ctrl-C, and SIGTERM ends it at once.
     """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield
+        return
+
     def handler(signum, frame):
         _STOP.append(signum)
         raise KeyboardInterrupt(f"signal {signum}")

@@ -493,8 +493,8 @@ def main(argv=None, engines: dict | None = None, module: str = "keras_ref.tune")
 
     from keras_ref.jobs import stop_on_signals
     workers = None
-    try:  # a worker is left to end at once at its chief's SIGTERM: the chief no longer listens to it
-        with stop_on_signals() if not is_worker() else contextlib.nullcontext():
+    try:
+        with stop_on_signals():
             if jobs > 1:  # started before this process imports TensorFlow: their imports and the chief's overlap
                 from keras_ref.jobs import Workers, free_port
                 workers = Workers([sys.executable, "-m", module, *argv], jobs - 1, args.port or free_port(), jobs)

@@ -506,24 +506,29 @@ JOBS = QUICK + ["--epochs", "4", "--executions-per-trial", "2"]
 
 def test_jobs_2_stops_every_worker_when_killed_and_a_rerun_finishes_each_trial_once(tmp_path):
     """--jobs 2 runs the chief, which trains as one job, and one worker process.  Interrupted
-    (Ctrl-C: the chief stops it) and then killed (SIGKILL: the worker's PR_SET_PDEATHSIG), no
-    worker outlives it; the same command then finishes the sweep, every trial and every
+    (Ctrl-C in a terminal, which signals every process of the command: the worker ignores it,
+    the chief stops it) and then killed (SIGKILL of the chief: the worker's PR_SET_PDEATHSIG),
+    no worker outlives it; the same command then finishes the sweep, every trial and every
     execution exactly once, trained by both."""
     out = str(tmp_path / "out")
     for how, trials_before in (("SIGINT", 1), ("SIGKILL", 3)):
-        run = run_cli(JOBS + ["--out", out, "--jobs", "2"])
+        run = run_cli(JOBS + ["--out", out, "--jobs", "2"], start_new_session=True)
         try:
             until(lambda: len(children(run.pid)) == 1, 60, "the worker")
             workers = children(run.pid)
             until(lambda: sum(t["status"] == "COMPLETED" for t in trials(out).values()) >= trials_before, 120,
                   f"{trials_before} trials")
-            run.send_signal(getattr(signal, how))
+            if how == "SIGINT":  # to the process group, as a terminal's Ctrl-C
+                os.killpg(run.pid, signal.SIGINT)
+            else:
+                run.send_signal(signal.SIGKILL)
             run.wait(timeout=30)
             until(lambda: not alive(workers), 30, f"the workers to stop after {how}")
         finally:
             run.kill()
             output = run.communicate()[0]
         assert run.returncode != 0, f"{how}: " + output[-2000:]
+        assert {t["status"] for t in trials(out).values()} <= {"COMPLETED", "RUNNING"}  # none failed for good
         if how == "SIGINT":
             assert "every worker stopped. Run the same command again to resume." in output, output[-2000:]
     # a worker that dies stops the sweep: the chief says which, exits 1, and waits for nothing
