@@ -154,7 +154,7 @@ def stop_on_signals():
     every epoch's end, after a trial that did not complete, and before every trial.
 
     A process started with Ctrl-C ignored (a ``Workers`` worker, or a shell's background job)
-    is left as it is: it ignores Ctrl-C, and SIGTERM ends it at once.
+    is left as it is, as Python itself leaves it: it ignores Ctrl-C, and SIGTERM ends it at once.
     """
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         yield

@@ -23,9 +23,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = ["--epochs", "2", "--data", "iris"]
 
 
+def takes_ctrl_c():
+    """In a child before exec: Ctrl-C as in a terminal's foreground, even where pytest itself
+    runs with it ignored (a shell's background job), which the child would inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_cli(args, env=None, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "keras_ref.tune", *args], cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=takes_ctrl_c,
+                            **kwargs)
 
 
 def trials(out):
@@ -646,10 +653,13 @@ def test_a_stop_that_comes_out_of_a_trial_as_another_error_leaves_the_trial_to_b
 
     out = str(tmp_path / "out")
     argv = ["--epochs", "2", "--data", "iris", "--init-modes", "zero,he_normal", "--out", out]
-    handler = signal.getsignal(signal.SIGINT)
-    assert tune.main(argv, engines={"keras": StoppedInside}) == 130
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, if pytest ignores it
+    try:
+        assert tune.main(argv, engines={"keras": StoppedInside}) == 130
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the sweep's handler goes with it
+    finally:
+        signal.signal(signal.SIGINT, handler)
     assert "interrupted. Run the same command again to resume." in capsys.readouterr().err
-    assert signal.getsignal(signal.SIGINT) is handler  # the sweep's handler goes with it
     assert {t["status"] for t in trials(out).values()} == {"RUNNING"}
     assert tune.main(argv) == 0
     assert sorted((t["hyperparameters"]["values"]["init_mode"], t["status"]) for t in trials(out).values()) == [
