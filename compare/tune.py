@@ -96,6 +96,7 @@ class ScratchEngine:
                 model.set_weights(best["weights"])
                 c.set_model(model)
                 c.on_epoch_end(best["epoch"], {k: v for k, v in best.items() if k not in ("weights", "epoch")})
+                c.on_train_end()
         result = k.callbacks.History()
         result.history = history
         return result

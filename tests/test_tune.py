@@ -712,3 +712,44 @@ def test_a_sweep_killed_while_keras_tuner_saves_leaves_the_file_as_it_was(tmp_pa
     except ValueError:
         kept = None
     assert kept == ({"n": 0} if how == "keras_tuner" else None)
+
+
+def test_the_checkpoint_holds_the_best_epochs_weights_and_adam_state_written_once(tmp_path):
+    """keras-tuner's best-epoch checkpoint is written when an execution ends, not at every better
+    epoch, and holds what keras-tuner's own would: the weights and Adam's variables of the best
+    epoch, not of the last.  The model keeps its last values."""
+    import keras_tuner
+    from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
+    from keras_ref import sweep
+    hypermodel = sweep.SweepHyperModel(datasets.load("iris", seed=0), {
+        "init_mode": ["glorot_uniform"], "activation": ["relu"], "hidden_units": [4], "learning_rate": [0.001],
+        "batch_size": [64]}, seed=0)
+    model = hypermodel.model({
+        "init_mode": "glorot_uniform", "activation": "relu", "hidden_units": 4, "learning_rate": 0.001,
+        "batch_size": 64}, seed=0)
+    variables = sweep._saved_variables(model)
+    path = tmp_path / "checkpoint.weights.h5"
+    checkpoint = SaveBestEpoch(keras_tuner.Objective("val_loss", "min"), str(path))
+    checkpoint.set_model(model)
+
+    def set_all(value):
+        for v in variables:
+            v.assign(np.full(v.shape, value, dtype=v.dtype))
+
+    set_all(1.0)
+    checkpoint.on_epoch_end(0, {"val_loss": 0.5})  # the best epoch
+    set_all(2.0)
+    checkpoint.on_epoch_end(1, {"val_loss": 0.7})  # worse
+    assert not path.exists()  # nothing written during the execution
+    checkpoint.on_train_end()
+    assert all(np.all(v.numpy() == 2.0) for v in variables)  # the model as the execution left it
+    set_all(3.0)
+    model.load_weights(str(path))
+    assert all(np.all(v.numpy() == 1.0) for v in variables)  # weights and Adam's variables of epoch 0
+    assert any(v is model.optimizer.iterations for v in variables) and len(variables) > len(model.weights)
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.weights.h5"]
+    checkpoint.on_epoch_end(2, {"val_loss": 0.6})  # a later execution, no better than the trial's best
+    checkpoint.on_train_end()
+    set_all(3.0)
+    model.load_weights(str(path))
+    assert all(np.all(v.numpy() == 1.0) for v in variables)
