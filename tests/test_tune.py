@@ -753,3 +753,26 @@ def test_the_checkpoint_holds_the_best_epochs_weights_and_adam_state_written_onc
     set_all(3.0)
     model.load_weights(str(path))
     assert all(np.all(v.numpy() == 1.0) for v in variables)
+
+
+def test_the_keras_engine_trains_exactly_as_a_plain_fit():
+    """The Keras engine passes steps_per_epoch so that Keras keeps the data iterator it makes at
+    each epoch's end instead of making another: the same batches, so the same history and
+    weights, bit for bit, as ``model.fit`` without it.  Control: another seed's draw differs."""
+    from keras_ref import sweep
+    data = datasets.load("iris", seed=0)
+    space = {"init_mode": ["glorot_uniform"], "activation": ["relu"], "hidden_units": [4],
+             "learning_rate": [0.01], "batch_size": [32]}
+    values = {k: v[0] for k, v in space.items()}
+    hypermodel = sweep.SweepHyperModel(data, space, seed=0)
+    fit = dict(epochs=3, validation_data=(data.X_val.astype("float32"), data.y_val.astype("float32")), verbose=0)
+    x, y = data.X_train.astype("float32"), data.y_train.astype("float32")
+    assert len(x) % 32  # a last batch cut short is kept
+    runs = []
+    for seed, engine in ((0, True), (0, False), (1, True)):
+        model = hypermodel.model(values, seed)
+        history = (tune.KerasEngine().fit(hypermodel, None, model, x, y, batch_size=32, seed=seed, **fit) if engine
+                   else model.fit(x, y, batch_size=32, **fit))
+        runs.append((history.history, model.get_weights()))
+    same = lambda a, b: a[0] == b[0] and all(np.array_equal(p, q) for p, q in zip(a[1], b[1]))
+    assert same(runs[0], runs[1]) and not same(runs[0], runs[2])
