@@ -35,6 +35,7 @@ class ScratchEngine:
     checkpoint the twin's weights of its best epoch (written into the Keras model).
     """
     name = "scratch"
+    trains_the_model = False  # keras-tuner's model gives the initial weights; its compile would be wasted
 
     @staticmethod
     def refuse(args) -> str | None:

@@ -123,12 +123,14 @@ def build_model(
     l2: float = 0.0,
     seed: int | None = None,
     dtype: str = "float32",
+    compiled: bool = True,
 ) -> keras.Model:
     """A compiled dense ``keras.Model``: Input(n_0) -> Dense(n_1, hidden) -> ... -> Dense(n_L, output).
 
     Kernels are drawn by ``init_mode`` (``keras.initializers.get``), biases start at zero,
     kernels carry ``L2(l2)`` when ``l2 > 0``.  Compiled with ``optimizer='adam'`` and
-    ``metrics=['accuracy']`` (see ``compile_model`` for float64).
+    ``metrics=['accuracy']`` (see ``compile_model`` for float64); not ``compiled``, the same
+    layers and draws, for a caller that compiles it its own way or only reads its weights.
     """
     sizes = _check_layer_sizes(layer_sizes)
     _check_choice("hidden_activation", hidden_activation, HIDDEN_ACTIVATIONS)
@@ -154,5 +156,6 @@ def build_model(
             name="output" if layer == n_layers else f"hidden_{layer}",
         )(A)
     model = keras.Model(inputs, A, name="dense_" + "_".join(map(str, sizes)))
-    compile_model(model, loss, dtype)
+    if compiled:
+        compile_model(model, loss, dtype)
     return model

@@ -53,10 +53,12 @@ class KerasEngine:
     Keras's draws for this execution's seed) and returns its history.  ``refuse(args)`` says
     why it cannot run a sweep (None when it can), before TensorFlow is imported; ``after(...)``
     runs on the chief once the sweep is done, and returns lines to print, a dict for
-    ``results.json`` and whether it passed.  Other engines are given to ``main`` (the scratch
-    engine: ``python -m compare.tune``).
+    ``results.json`` and whether it passed.  ``trains_the_model`` says whether it fits the model
+    it gets (then compiled, with Adam's variables built) or only reads its initial weights.
+    Other engines are given to ``main`` (the scratch engine: ``python -m compare.tune``).
     """
     name = "keras"
+    trains_the_model = True
 
     @staticmethod
     def refuse(args) -> str | None:

@@ -776,3 +776,19 @@ def test_the_keras_engine_trains_exactly_as_a_plain_fit():
         runs.append((history.history, model.get_weights()))
     same = lambda a, b: a[0] == b[0] and all(np.array_equal(p, q) for p, q in zip(a[1], b[1]))
     assert same(runs[0], runs[1]) and not same(runs[0], runs[2])
+
+
+def test_a_model_built_for_its_weights_only_has_the_compiled_ones_draws():
+    """The scratch engine takes keras-tuner's model for its initial weights only, so it is not
+    compiled; its weights must still be the very draws of the compiled model that the Keras
+    engine fits (control: the next execution's seed draws others)."""
+    from keras_ref import sweep
+    space = {"init_mode": ["he_normal"], "activation": ["tanh"], "hidden_units": [5], "learning_rate": [0.01],
+             "batch_size": [16]}
+    hypermodel = sweep.SweepHyperModel(datasets.load("wine", seed=0), space, seed=0)
+    values = {k: v[0] for k, v in space.items()}
+    bare, compiled, other = (hypermodel.model(values, 3, compiled=False), hypermodel.model(values, 3),
+                             hypermodel.model(values, 4, compiled=False))
+    assert getattr(bare, "optimizer", None) is None and compiled.optimizer is not None
+    assert all(np.array_equal(a, b) for a, b in zip(bare.get_weights(), compiled.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(bare.get_weights(), other.get_weights()))
