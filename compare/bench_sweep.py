@@ -12,9 +12,7 @@ Every sweep must complete every trial and execution, or the bench fails.  Target
 2-core machine: ``--jobs 2`` at least 1.6x faster than one job, the scratch engine at least
 10x faster than Keras with one job.
 
-Then what two jobs cost each other here, whatever the sweep does: the same Keras executions
-timed in one process alone and in two processes at once (``side_by_side``), which bounds what
-``--jobs 2`` can reach on this machine.  And, in this process, where one Keras execution's time goes: building and compiling the
+Then, in this process, where one Keras execution's time goes: building and compiling the
 model, the first epoch (which traces the train and validation steps), each later epoch, what
 TensorBoard's callback adds per epoch, and what keras-tuner's two ``gc.collect()`` calls per
 execution cost with TensorFlow's heap left in the collector and frozen out of it (``gc.freeze``).
@@ -24,7 +22,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,7 +70,7 @@ def run_sweep(label: str, config: Config, flags: list[str], folder: str, progres
     return row
 
 
-#: The one execution that the profile and the side-by-side runs time: breast cancer, 30-16-1, batch 64.
+#: The one execution that the profile times: breast cancer, 30-16-1, batch 64.
 PROFILED = {"init_mode": ["glorot_uniform"], "activation": ["relu"], "hidden_units": [16],
             "learning_rate": [0.001], "batch_size": [64]}
 
@@ -86,59 +83,6 @@ def _profiled(seed: int):
     values = {name: v[0] for name, v in PROFILED.items()}
     return (SweepHyperModel(data, PROFILED, seed), values, data.X_train.astype("float32"),
             data.y_train.astype("float32"), (data.X_val.astype("float32"), data.y_val.astype("float32")))
-
-
-def timed_executions(seed: int, epochs: int, count: int, threads: int) -> list[float]:
-    """The seconds of each of ``count`` Keras executions (built, compiled, fitted) run one after
-    another in this process, on ``threads`` TensorFlow threads (0: TensorFlow's default, as
-    one job runs; 1: a ``--jobs 2`` job's share of this 2-core machine)."""
-    from keras_ref.quiet import tensorflow
-    tf = tensorflow()
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    hypermodel, values, X, Y, validation = _profiled(seed)
-    seconds = []
-    for k in range(count):
-        started = time.perf_counter()
-        hypermodel.model(values, seed + k).fit(X, Y, batch_size=values["batch_size"], epochs=epochs,
-                                               validation_data=validation, verbose=0)
-        seconds.append(time.perf_counter() - started)
-    return seconds
-
-
-_TIMED = ("import json, sys; from compare.bench_sweep import timed_executions; "
-          "print(json.dumps(timed_executions(*map(int, sys.argv[1:]))))")
-
-
-def side_by_side(seed: int, epochs: int, count: int, progress) -> dict:
-    """The same Keras executions timed in one process alone, then in two processes at once:
-    without keras-tuner, its oracle or gRPC, what two jobs cost each other on this machine.
-
-    Alone, the process has TensorFlow's default threads, as a sweep of one job does; side by
-    side, one thread each, as each of ``--jobs 2``'s.  Each process's first execution is left
-    out (it pays for the process's first model).  The ratio of the medians is the slowdown; two
-    jobs can then be at most ``2 / slowdown`` times as fast as one, whatever the sweep does.
-    """
-    progress("  Keras executions alone, then two processes side by side ...")
-
-    def started(threads: int):
-        return subprocess.Popen([sys.executable, "-c", _TIMED, str(seed), str(epochs), str(count + 1), str(threads)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def seconds(process) -> list[float]:
-        out, err = process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(f"timing Keras executions failed (exit {process.returncode}):\n{err[-2000:]}")
-        return json.loads(out.strip().splitlines()[-1])[1:]
-
-    alone = seconds(started(0))
-    pair = [started(1), started(1)]
-    together = [t for p in pair for t in seconds(p)]
-    slowdown = statistics.median(together) / statistics.median(alone)
-    return {"executions": count, "alone_s": alone, "side_by_side_s": together,
-            "alone_median_s": statistics.median(alone), "side_by_side_median_s": statistics.median(together),
-            "slowdown": slowdown, "jobs_2_ceiling": 2 / slowdown}
 
 
 def execution_profile(seed: int, epochs: int, progress) -> dict:
@@ -209,13 +153,6 @@ def execute(config: Config, args, device_name: str):
         table.add(row["way"], f"{row['wall_s']:.1f}", "-" if row["sweep_s"] is None else f"{row['sweep_s']:.1f}",
                   f"{row['executions']}", f"{row['speedup']:.2f}x", "-" if target is None else f">= {target:g}x",
                   ("ok" if row["met"] else "MISSED") if row["complete"] else "INCOMPLETE")
-    pair = side_by_side(config.seed, config.epochs, config.executions, progress)
-    jobs = next(r for r in rows if r["flags"] == ["--jobs", "2"])
-    ceiling = (f"two Keras processes side by side, without keras-tuner (one TensorFlow thread each, as the jobs; "
-               f"alone, TensorFlow's default, as one job; medians of {config.executions} executions): an execution takes {pair['alone_median_s']:.2f} s alone and "
-               f"{pair['side_by_side_median_s']:.2f} s beside another, {pair['slowdown']:.2f}x as long. So --jobs 2 "
-               f"can be at most {pair['jobs_2_ceiling']:.2f}x as fast as one job on this machine; it was "
-               f"{jobs['speedup']:.2f}x, {jobs['speedup'] / pair['jobs_2_ceiling']:.0%} of that.")
     profile = execution_profile(config.seed, config.epochs, progress)
     p, t = profile["plain"], profile["tensorboard"]
     breakdown = Table([f"one Keras execution ({config.epochs} epochs)", "seconds"])
@@ -235,7 +172,7 @@ def execute(config: Config, args, device_name: str):
             print(f"FAIL {row['way']}: exit {row['returncode']}, {row['trials']} trials, {row['executions']} "
                   f"executions:\n{row.get('output_tail', '')}")
     met = all(r["met"] for r in rows)
-    lines = [table.render(), ceiling, "", breakdown.render(),
+    lines = [table.render(), "", breakdown.render(),
              f"{sum(r['met'] for r in rows)}/{len(rows)} sweeps complete and meet their targets, "
              f"in {time.perf_counter() - started:.0f} s"]
-    return Outcome(met, config, lines, {"sweeps": rows, "side_by_side": pair, "execution_profile": profile})
+    return Outcome(met, config, lines, {"sweeps": rows, "execution_profile": profile})

@@ -129,21 +129,19 @@ def test_an_engine_that_computes_something_else_is_reported(saved_model, monkeyp
     assert "onnxruntime output against twin.predict's" in out and "OUTSIDE the network's tolerance" in out
 
 
-def test_the_sweep_bench_judges_each_way_against_its_target_and_states_the_ceiling(monkeypatch):
+def test_the_sweep_bench_judges_each_way_against_its_target(monkeypatch):
     """compare.bench --sweep's verdicts, on given sweep times (the sweeps themselves are the
     bench's to run, not the tests'): a ratio under its target, or a sweep left incomplete,
-    fails the bench; the side-by-side line bounds what --jobs 2 could reach."""
+    fails the bench."""
     from compare import bench_sweep
 
-    def sweeps(seconds, complete=True):
+    def sweeps(seconds, complete=True, parity=True):
         def run_sweep(label, config, flags, folder, progress):
             return {"way": label, "flags": flags, "wall_s": seconds[label], "sweep_s": seconds[label] - 3,
                     "returncode": 0, "trials": 8, "executions": 8, "complete": complete or label != "keras, --jobs 2",
-                    "parity": True if "scratch" in label else None}
+                    "parity": parity if "scratch" in label else None}
         return run_sweep
 
-    pair = {"alone_median_s": 1.5, "side_by_side_median_s": 1.8, "slowdown": 1.2, "jobs_2_ceiling": 2 / 1.2}
-    monkeypatch.setattr(bench_sweep, "side_by_side", lambda *args: pair)
     monkeypatch.setattr(bench_sweep, "execution_profile", lambda *args: {
         "plain": {"build_compile_s": 0.02, "first_epoch_s": 0.3, "later_epochs_mean_s": 0.04, "total_s": 1.1},
         "tensorboard": {"total_s": 1.2}, "tensorboard_per_epoch_s": 0.005, "gc_collect_twice_s": 0.4,
@@ -153,15 +151,11 @@ def test_the_sweep_bench_judges_each_way_against_its_target_and_states_the_ceili
     monkeypatch.setattr(bench_sweep, "run_sweep", sweeps(met))
     outcome = bench_sweep.execute(config, None, "/device:CPU:0")
     assert outcome.passed and [r["speedup"] for r in outcome.results["sweeps"]] == [1.0, 60 / 36, 12.0]
-    assert "it was 1.67x, 100% of that" in "\n".join(outcome.lines)
-    for seconds, complete in (({**met, "keras, --jobs 2": 40.0}, True), ({**met, "scratch engine": 6.5}, True),
-                              (met, False)):
-        monkeypatch.setattr(bench_sweep, "run_sweep", sweeps(seconds, complete))
+    assert "keras, --jobs 2  36.0" in "\n".join(outcome.lines)
+    for seconds, complete, parity in (({**met, "keras, --jobs 2": 40.0}, True, True),
+                                      ({**met, "scratch engine": 6.5}, True, True), (met, False, True),
+                                      (met, True, False)):  # a scratch engine that does not follow Keras
+        monkeypatch.setattr(bench_sweep, "run_sweep", sweeps(seconds, complete, parity))
         outcome = bench_sweep.execute(config, None, "/device:CPU:0")
         assert not outcome.passed and ("MISSED" if complete else "INCOMPLETE") in "\n".join(outcome.lines)
 
-
-def test_keras_executions_are_timed_one_by_one():
-    from compare import bench_sweep
-    seconds = bench_sweep.timed_executions(0, 1, 2, 0)  # TensorFlow's threads as they are in this process
-    assert len(seconds) == 2 and all(s > 0 for s in seconds)
