@@ -14,7 +14,8 @@ Every sweep must complete every trial and execution, or the bench fails.  Target
 
 Then, in this process, where one Keras execution's time goes: building and compiling the
 model, the first epoch (which traces the train and validation steps), each later epoch, what
-TensorBoard's callback adds per epoch, and what keras-tuner's two ``gc.collect()`` calls per
+Keras's second data iterator per epoch adds to a ``fit`` without ``steps_per_epoch`` (the Keras
+engine passes it), what TensorBoard's callback adds per epoch, and what keras-tuner's two ``gc.collect()`` calls per
 execution cost with TensorFlow's heap left in the collector and frozen out of it (``gc.freeze``).
 """
 from __future__ import annotations
@@ -88,6 +89,7 @@ def _profiled(seed: int):
 def execution_profile(seed: int, epochs: int, progress) -> dict:
     """Where one Keras execution's time goes, measured here (``PROFILED``)."""
     from keras_ref.quiet import keras
+    from keras_ref.tune import KerasEngine
     k = keras()
     progress("  profile of one Keras execution ...")
     hypermodel, values, X, Y, validation = _profiled(seed)
@@ -99,13 +101,16 @@ def execution_profile(seed: int, epochs: int, progress) -> dict:
         def on_epoch_end(self, epoch, logs=None):
             self.marks.append(time.perf_counter())
 
-    def one(tensorboard: bool) -> dict:
+    def one(tensorboard: bool, engine: bool = True) -> dict:
+        """One execution, fitted as the Keras engine fits it (``engine``), or by a plain ``fit``."""
         started = time.perf_counter()
         model = hypermodel.model(values, seed)
         built = time.perf_counter()
         timer = Epochs()
         callbacks = [timer] + ([k.callbacks.TensorBoard(tempfile.mkdtemp())] if tensorboard else [])
-        model.fit(X, Y, batch_size=values["batch_size"], epochs=epochs, validation_data=validation, verbose=0, callbacks=callbacks)
+        fit = KerasEngine().fit if engine else (lambda hm, hp, m, *a, seed, **kw: m.fit(*a, **kw))
+        fit(hypermodel, None, model, X, Y, batch_size=values["batch_size"], seed=seed, epochs=epochs,
+            validation_data=validation, verbose=0, callbacks=callbacks)
         ended = time.perf_counter()
         spans = [b - a for a, b in zip(timer.marks, timer.marks[1:])]
         return {"build_compile_s": built - started, "first_epoch_s": spans[0],
@@ -122,12 +127,15 @@ def execution_profile(seed: int, epochs: int, progress) -> dict:
     one(False)  # warm: the first model of a process pays for more than its own
     plain = min((one(False) for _ in range(3)), key=lambda r: r["total_s"])
     with_tensorboard = min((one(True) for _ in range(3)), key=lambda r: r["total_s"])
+    plain_fit = min((one(False, engine=False) for _ in range(3)), key=lambda r: r["total_s"])
     unfrozen = min(two_collections() for _ in range(3))
     gc.freeze()
     frozen = min(two_collections() for _ in range(3))
     gc.unfreeze()
     return {"epochs": epochs, "plain": plain, "tensorboard": with_tensorboard,
             "tensorboard_per_epoch_s": with_tensorboard["later_epochs_mean_s"] - plain["later_epochs_mean_s"],
+            "plain_fit": plain_fit,
+            "second_iterator_per_epoch_s": plain_fit["later_epochs_mean_s"] - plain["later_epochs_mean_s"],
             "gc_collect_twice_s": unfrozen, "gc_collect_twice_frozen_s": frozen}
 
 
@@ -161,6 +169,8 @@ def execute(config: Config, args, device_name: str):
     breakdown.add(f"each later epoch (8 steps and a validation pass), x{config.epochs - 1}",
                   f"{p['later_epochs_mean_s']:.3f}")
     breakdown.add("the whole execution, without TensorBoard", f"{p['total_s']:.3f}")
+    breakdown.add("Keras's second data iterator, per epoch, in a fit without steps_per_epoch (the engine gives it)",
+                  f"{profile['second_iterator_per_epoch_s']:.3f}")
     breakdown.add("TensorBoard's callback, per epoch (now only with --tensorboard)",
                   f"{profile['tensorboard_per_epoch_s']:.3f}")
     breakdown.add("the whole execution, with TensorBoard", f"{t['total_s']:.3f}")
