@@ -90,14 +90,16 @@ class ScratchEngine:
 
         history = self.train(net, optimizer, np.asarray(x), np.asarray(y), batch_size, seed, epochs,
                              validation_data, on_epoch)
-        for c in listening:
-            c.on_train_end()
-        for c in callbacks:  # keras-tuner's checkpoint of the trial's best epoch, as a fit would leave it
+        # keras-tuner's checkpoint of the trial's best epoch, as a fit would leave it; written
+        # before the curve recorder records the execution as finished (a rerun reuses it then)
+        for c in callbacks:
             if isinstance(c, SaveBestEpoch) and "weights" in best:
                 model.set_weights(best["weights"])
                 c.set_model(model)
                 c.on_epoch_end(best["epoch"], {k: v for k, v in best.items() if k not in ("weights", "epoch")})
                 c.on_train_end()
+        for c in listening:
+            c.on_train_end()
         result = k.callbacks.History()
         result.history = history
         return result

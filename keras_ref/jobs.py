@@ -55,6 +55,10 @@ def threads_per_job(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
+#: Set in the environment of the workers ``Workers`` starts: their chief stops them.
+STARTED_BY = "KERAS_REF_WORKER_OF"
+
+
 def _as_worker() -> None:  # runs in the child between fork and exec
     # Ctrl-C in a terminal reaches every process of the command: the chief alone takes it, and
     # stops the workers.  A worker ignores it (Python keeps SIGINT ignored across exec), and is
@@ -88,7 +92,8 @@ class Workers:
         os.environ.update({TUNER_ID: "chief", ORACLE_IP: HOST, ORACLE_PORT: str(self.port)})
         threads = str(threads_per_job(self.jobs))
         for i in range(self.count):
-            env = {**os.environ, TUNER_ID: f"tuner{i}", **dict.fromkeys(THREAD_VARIABLES, threads)}
+            env = {**os.environ, TUNER_ID: f"tuner{i}", STARTED_BY: str(os.getpid()),
+                   **dict.fromkeys(THREAD_VARIABLES, threads)}
             self.processes.append(subprocess.Popen(self.command + ["--threads", threads], env=env,
                                                    preexec_fn=_as_worker))
         return self
@@ -153,17 +158,19 @@ def stop_on_signals():
     another error, which keras-tuner would record as the trial failing.  The sweep asks again at
     every epoch's end, after a trial that did not complete, and before every trial.
 
-    A process started with Ctrl-C ignored (a ``Workers`` worker, or a shell's background job)
-    is left as it is, as Python itself leaves it: it ignores Ctrl-C, and SIGTERM ends it at once.
+    A worker that ``Workers`` started is left as it is: it ignores Ctrl-C, and its chief's
+    SIGTERM ends it at once.  A process started with Ctrl-C ignored (a shell's background job)
+    keeps ignoring it, as Python itself does, and takes SIGTERM as above.
     """
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    if os.environ.get(STARTED_BY):
         yield
         return
 
     def handler(signum, frame):
         _STOP.append(signum)
         raise KeyboardInterrupt(f"signal {signum}")
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    taken = [signal.SIGTERM] + ([] if signal.getsignal(signal.SIGINT) is signal.SIG_IGN else [signal.SIGINT])
+    previous = {s: signal.signal(s, handler) for s in taken}
     try:
         yield
     finally:

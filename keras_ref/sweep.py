@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import shutil
+import tempfile
 import time
 
 from keras_ref import datasets
@@ -41,10 +42,12 @@ from keras_ref.tune import PROG, PROJECT, is_worker  # noqa: E402
 
 def _replaced(path: str, write) -> None:
     """``write(temporary)`` and then the temporary file renamed to ``path``: a process killed
-    meanwhile leaves ``path`` as it was, never empty or cut short."""
+    meanwhile leaves ``path`` as it was, never empty or cut short.  The temporary file's name
+    is unique (``mkstemp``): the chief's gRPC threads and its main thread may save at once."""
     folder, name = os.path.split(path)
     stem, dot, ext = name.partition(".")  # Keras names weights files by their whole ending, .weights.h5
-    partial = os.path.join(folder, f"{stem}.{os.getpid()}.tmp{dot}{ext}")
+    handle, partial = tempfile.mkstemp(dir=folder or ".", prefix=f"{stem}.", suffix=f".tmp{dot}{ext}")
+    os.close(handle)
     try:
         write(partial)
         os.replace(partial, path)
@@ -55,8 +58,8 @@ def _replaced(path: str, write) -> None:
 
 def _durable_saves() -> None:
     """keras-tuner 1.4 writes its state in place: ``trial.json``, ``oracle.json`` and the tuner's
-    file, through ``utils.save_json``.  A sweep killed (SIGKILL, or a machine lost) while one is
-    written leaves it empty, and then no rerun can reload the sweep: seen here, an empty
+    file, through ``utils.save_json``.  A sweep killed (SIGKILL, say) while one is written
+    leaves it empty, and then no rerun can reload the sweep: seen here, an empty
     ``trial.json`` made every later run fail in ``Oracle.reload`` with ``JSONDecodeError``.
     It writes a temporary file and renames it instead (on local folders; others as before)."""
     save_json = tuner_utils.save_json
@@ -192,6 +195,9 @@ class SweepHyperModel(keras_tuner.HyperModel):
                         c.best_value = best
             return history
         kwargs["verbose"] = 0  # keras-tuner's own display reports each trial; no bar per epoch
+        # The curve recorder's on_train_end records the execution as finished, and a rerun then
+        # reuses it: it runs last, once keras-tuner's checkpoint is written (its on_train_end).
+        kwargs["callbacks"] = sorted(kwargs.get("callbacks", []), key=lambda c: isinstance(c, CurveRecorder))
         return self.engine.fit(self, hp, model, *args, batch_size=self._pick(hp, "batch_size"),
                                seed=execution_seed(self.seed, execution), **kwargs)
 
@@ -308,8 +314,8 @@ def make_tuner(oracle: str, hypermodel, out: str, args, check=None):
             super().on_trial_begin(trial)
 
         def _try_run_and_update_trial(self, trial, *fit_args, **fit_kwargs):
-            # keras-tuner's own marks a trial that raised any Exception as failed for good, and
-            # ends it.  A Ctrl-C or SIGTERM that reached this process inside TensorFlow, or inside
+            # keras-tuner's own marks a trial that raised any Exception as invalid, and ends it;
+            # with no retries allowed, the oracle makes that failed, for good.  A Ctrl-C or SIGTERM that reached this process inside TensorFlow, or inside
             # the gRPC call to the oracle, can come out as another error: the trial is then only
             # stopped.  Raised here, before it is ended, it stays running, and a rerun retries it.
             super()._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)

@@ -758,7 +758,8 @@ def test_the_checkpoint_holds_the_best_epochs_weights_and_adam_state_written_onc
 def test_the_keras_engine_trains_exactly_as_a_plain_fit():
     """The Keras engine passes steps_per_epoch so that Keras keeps the data iterator it makes at
     each epoch's end instead of making another: the same batches, so the same history and
-    weights, bit for bit, as ``model.fit`` without it.  Control: another seed's draw differs."""
+    weights, bit for bit, as ``model.fit`` without it.  Control: the same model fitted on the
+    same data in another order (unshuffled) ends elsewhere."""
     from keras_ref import sweep
     data = datasets.load("iris", seed=0)
     space = {"init_mode": ["glorot_uniform"], "activation": ["relu"], "hidden_units": [4],
@@ -769,10 +770,10 @@ def test_the_keras_engine_trains_exactly_as_a_plain_fit():
     x, y = data.X_train.astype("float32"), data.y_train.astype("float32")
     assert len(x) % 32  # a last batch cut short is kept
     runs = []
-    for seed, engine in ((0, True), (0, False), (1, True)):
-        model = hypermodel.model(values, seed)
-        history = (tune.KerasEngine().fit(hypermodel, None, model, x, y, batch_size=32, seed=seed, **fit) if engine
-                   else model.fit(x, y, batch_size=32, **fit))
+    for engine, shuffle in ((True, True), (False, True), (False, False)):
+        model = hypermodel.model(values, 0)
+        history = (tune.KerasEngine().fit(hypermodel, None, model, x, y, batch_size=32, seed=0, **fit) if engine
+                   else model.fit(x, y, batch_size=32, shuffle=shuffle, **fit))
         runs.append((history.history, model.get_weights()))
     same = lambda a, b: a[0] == b[0] and all(np.array_equal(p, q) for p, q in zip(a[1], b[1]))
     assert same(runs[0], runs[1]) and not same(runs[0], runs[2])
@@ -792,3 +793,48 @@ def test_a_model_built_for_its_weights_only_has_the_compiled_ones_draws():
     assert getattr(bare, "optimizer", None) is None and compiled.optimizer is not None
     assert all(np.array_equal(a, b) for a, b in zip(bare.get_weights(), compiled.get_weights()))
     assert not all(np.array_equal(a, b) for a, b in zip(bare.get_weights(), other.get_weights()))
+
+
+def test_the_curve_recorder_records_an_execution_after_the_checkpoint_is_written():
+    """A rerun reuses every execution the curve recorder has recorded, and never writes its
+    checkpoint again: keras-tuner's checkpoint (written at the execution's end) must be on
+    disk first, so the recorder's on_train_end runs last, whatever order keras-tuner gives."""
+    import keras_tuner
+    from keras_tuner.src.engine.tuner_utils import SaveBestEpoch, TunerCallback
+    from keras_ref import sweep
+
+    class Order:
+        def fit(self, hypermodel, hp, model, x=None, y=None, *, batch_size, seed, callbacks=(), **kwargs):
+            return [type(c).__name__ for c in callbacks]
+
+    space = {"init_mode": ["zero"], "activation": ["relu"], "hidden_units": [4], "learning_rate": [0.001],
+             "batch_size": [64]}
+    hypermodel = sweep.SweepHyperModel(datasets.load("iris", seed=0), space, seed=0, engine=Order())
+    hypermodel.executions = 1
+    recorder = sweep.CurveRecorder("unused", "0000", 0)
+    checkpoint = SaveBestEpoch(keras_tuner.Objective("val_loss", "min"), "unused.weights.h5")
+    given = [recorder, TunerCallback(None, None), checkpoint]  # keras-tuner's order
+    assert hypermodel.fit(None, None, callbacks=given) == ["TunerCallback", "SaveBestEpoch", "CurveRecorder"]
+
+
+def test_a_chief_takes_sigterm_even_when_started_with_ctrl_c_ignored(monkeypatch):
+    """stop_on_signals: a process started with SIGINT ignored (a script's background job) keeps
+    ignoring Ctrl-C but still takes SIGTERM, so that its workers are stopped; a worker that
+    Workers started takes neither, and its chief's SIGTERM ends it at once."""
+    from keras_ref import jobs
+    monkeypatch.delenv(jobs.STARTED_BY, raising=False)
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with jobs.stop_on_signals():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, before[signal.SIGTERM])
+        assert signal.getsignal(signal.SIGTERM) is before[signal.SIGTERM]
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        monkeypatch.setenv(jobs.STARTED_BY, "1")
+        with jobs.stop_on_signals():
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            assert signal.getsignal(signal.SIGTERM) is before[signal.SIGTERM]
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
