@@ -315,9 +315,10 @@ def make_tuner(oracle: str, hypermodel, out: str, args, check=None):
 
         def _try_run_and_update_trial(self, trial, *fit_args, **fit_kwargs):
             # keras-tuner's own marks a trial that raised any Exception as invalid, and ends it;
-            # with no retries allowed, the oracle makes that failed, for good.  A Ctrl-C or SIGTERM that reached this process inside TensorFlow, or inside
-            # the gRPC call to the oracle, can come out as another error: the trial is then only
-            # stopped.  Raised here, before it is ended, it stays running, and a rerun retries it.
+            # with no retries allowed, the oracle makes that failed, for good.  A Ctrl-C or
+            # SIGTERM that reached this process inside TensorFlow, or inside the gRPC call to the
+            # oracle, can come out as another error: the trial is then only stopped.  Raised
+            # here, before it is ended, it stays running, and a rerun retries it.
             super()._try_run_and_update_trial(trial, *fit_args, **fit_kwargs)
             if trial.status != keras_tuner.engine.trial.TrialStatus.COMPLETED:
                 raise_if_stopped()
