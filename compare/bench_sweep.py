@@ -15,8 +15,9 @@ Every sweep must complete every trial and execution, or the bench fails.  Target
 Then, in this process, where one Keras execution's time goes: building and compiling the
 model, the first epoch (which traces the train and validation steps), each later epoch, what
 Keras's second data iterator per epoch adds to a ``fit`` without ``steps_per_epoch`` (the Keras
-engine passes it), what TensorBoard's callback adds per epoch, and what keras-tuner's two ``gc.collect()`` calls per
-execution cost with TensorFlow's heap left in the collector and frozen out of it (``gc.freeze``).
+engine passes it), what TensorBoard's callback adds per epoch, and what keras-tuner's two
+``gc.collect()`` calls per execution cost with TensorFlow's heap left in the collector and
+frozen out of it (``gc.freeze``).
 """
 from __future__ import annotations
 
@@ -71,28 +72,21 @@ def run_sweep(label: str, config: Config, flags: list[str], folder: str, progres
     return row
 
 
-#: The one execution that the profile times: breast cancer, 30-16-1, batch 64.
-PROFILED = {"init_mode": ["glorot_uniform"], "activation": ["relu"], "hidden_units": [16],
-            "learning_rate": [0.001], "batch_size": [64]}
-
-
-def _profiled(seed: int):
-    """The sweep's hypermodel over ``PROFILED``, its values, and breast cancer's training and validation data."""
-    from keras_ref import datasets
-    from keras_ref.sweep import SweepHyperModel
-    data = datasets.load("breast_cancer", seed=seed)
-    values = {name: v[0] for name, v in PROFILED.items()}
-    return (SweepHyperModel(data, PROFILED, seed), values, data.X_train.astype("float32"),
-            data.y_train.astype("float32"), (data.X_val.astype("float32"), data.y_val.astype("float32")))
-
-
 def execution_profile(seed: int, epochs: int, progress) -> dict:
-    """Where one Keras execution's time goes, measured here (``PROFILED``)."""
+    """Where one Keras execution's time goes, measured here (breast cancer, 30-16-1, batch 64)."""
+    from keras_ref import datasets
     from keras_ref.quiet import keras
+    from keras_ref.sweep import SweepHyperModel
     from keras_ref.tune import KerasEngine
     k = keras()
     progress("  profile of one Keras execution ...")
-    hypermodel, values, X, Y, validation = _profiled(seed)
+    data = datasets.load("breast_cancer", seed=seed)
+    space = {"init_mode": ["glorot_uniform"], "activation": ["relu"], "hidden_units": [16],
+             "learning_rate": [0.001], "batch_size": [64]}
+    values = {name: v[0] for name, v in space.items()}
+    hypermodel = SweepHyperModel(data, space, seed)
+    X, Y = data.X_train.astype("float32"), data.y_train.astype("float32")
+    validation = (data.X_val.astype("float32"), data.y_val.astype("float32"))
 
     class Epochs(k.callbacks.Callback):
         def on_train_begin(self, logs=None):
@@ -108,9 +102,12 @@ def execution_profile(seed: int, epochs: int, progress) -> dict:
         built = time.perf_counter()
         timer = Epochs()
         callbacks = [timer] + ([k.callbacks.TensorBoard(tempfile.mkdtemp())] if tensorboard else [])
-        fit = KerasEngine().fit if engine else (lambda hm, hp, m, *a, seed, **kw: m.fit(*a, **kw))
-        fit(hypermodel, None, model, X, Y, batch_size=values["batch_size"], seed=seed, epochs=epochs,
-            validation_data=validation, verbose=0, callbacks=callbacks)
+        fit = dict(batch_size=values["batch_size"], epochs=epochs, validation_data=validation, verbose=0,
+                   callbacks=callbacks)
+        if engine:
+            KerasEngine().fit(hypermodel, None, model, X, Y, seed=seed, **fit)
+        else:
+            model.fit(X, Y, **fit)
         ended = time.perf_counter()
         spans = [b - a for a, b in zip(timer.marks, timer.marks[1:])]
         return {"build_compile_s": built - started, "first_epoch_s": spans[0],
@@ -127,15 +124,15 @@ def execution_profile(seed: int, epochs: int, progress) -> dict:
     one(False)  # warm: the first model of a process pays for more than its own
     plain = min((one(False) for _ in range(3)), key=lambda r: r["total_s"])
     with_tensorboard = min((one(True) for _ in range(3)), key=lambda r: r["total_s"])
-    plain_fit = min((one(False, engine=False) for _ in range(3)), key=lambda r: r["total_s"])
+    without_steps = min((one(False, engine=False) for _ in range(3)), key=lambda r: r["total_s"])
     unfrozen = min(two_collections() for _ in range(3))
     gc.freeze()
     frozen = min(two_collections() for _ in range(3))
     gc.unfreeze()
     return {"epochs": epochs, "plain": plain, "tensorboard": with_tensorboard,
             "tensorboard_per_epoch_s": with_tensorboard["later_epochs_mean_s"] - plain["later_epochs_mean_s"],
-            "plain_fit": plain_fit,
-            "second_iterator_per_epoch_s": plain_fit["later_epochs_mean_s"] - plain["later_epochs_mean_s"],
+            "without_steps_per_epoch": without_steps,
+            "second_iterator_per_epoch_s": without_steps["later_epochs_mean_s"] - plain["later_epochs_mean_s"],
             "gc_collect_twice_s": unfrozen, "gc_collect_twice_frozen_s": frozen}
 
 

@@ -499,12 +499,11 @@ def main(argv=None, engines: dict | None = None, module: str = "keras_ref.tune")
     record = search_record(args, space)
     prepare_out(args, record, parser)
 
-    from keras_ref.jobs import stop_on_signals
+    from keras_ref.jobs import Workers, free_port, stop_on_signals
     workers = None
     try:
         with stop_on_signals():
             if jobs > 1:  # started before this process imports TensorFlow: their imports and the chief's overlap
-                from keras_ref.jobs import Workers, free_port
                 workers = Workers([sys.executable, "-m", module, *argv], jobs - 1, args.port or free_port(), jobs)
             with workers or contextlib.nullcontext():
                 tuner, hypermodel, engine, device, started, failure = _search(args, engines, data, space, module,
