@@ -352,8 +352,28 @@ def make_tuner(oracle: str, hypermodel, out: str, args, check=None):
             and not os.path.exists(os.path.join(project, f"{tuner_id}.json"))):
         with open(os.path.join(project, f"{tuner_id}.json"), "w") as f:
             json.dump({}, f)
-    return Tuner(hypermodel=hypermodel, executions_per_trial=args.executions_per_trial,
-                 directory=out, project_name=PROJECT, overwrite=False, **search)
+    tuner = Tuner(hypermodel=hypermodel, executions_per_trial=args.executions_per_trial,
+                  directory=out, project_name=PROJECT, overwrite=False, **search)
+    if not is_worker():
+        retry_stranded(tuner.oracle)
+    return tuner
+
+
+def retry_stranded(oracle) -> list[str]:
+    """Trials a killed sweep left running in their own ``trial.json`` but in none of the oracle's
+    lists, sent for retry; their ids.
+
+    keras-tuner's ``Oracle.create_trial`` writes the new trial's ``trial.json`` (running), then
+    ``oracle.json`` with the trial among the running ones.  A chief killed between the two
+    leaves a trial that ``Oracle.reload`` finds running, but neither among the running ones,
+    which reload sends for retry, nor anywhere else: no run would train it again, and a grid
+    never hands its values out again (seen in the ``--jobs 2`` kill test, 1 run in 12).
+    """
+    listed = set(oracle._retry_queue) | {t.trial_id for t in oracle.ongoing_trials.values()}
+    stranded = [i for i, t in oracle.trials.items()
+                if t.status == keras_tuner.engine.trial.TrialStatus.RUNNING and i not in listed]
+    oracle._retry_queue.extend(stranded)
+    return stranded
 
 
 @contextlib.contextmanager

@@ -838,3 +838,25 @@ def test_a_chief_takes_sigterm_even_when_started_with_ctrl_c_ignored(monkeypatch
     finally:
         for s, h in before.items():
             signal.signal(s, h)
+
+
+def test_a_trial_left_running_outside_the_oracles_lists_is_run_again(tmp_path, capsys):
+    """keras-tuner writes a new trial's trial.json, then oracle.json listing it as running.  A
+    chief killed between the two left a trial that no rerun trained: its values counted as
+    tried, and it was on no list to retry.  Made here by hand from a finished sweep; the rerun
+    must train it (without the retry it stays running and the command exits 1)."""
+    out = tmp_path / "out"
+    argv = ["--epochs", "2", "--data", "iris", "--init-modes", "zero,he_normal", "--out", str(out)]
+    assert tune.main(argv) == 0
+    project = out / tune.PROJECT
+    oracle = json.loads((project / "oracle.json").read_text())
+    for key in ("start_order", "end_order"):
+        oracle[key] = [i for i in oracle[key] if i != "0001"]
+    (project / "oracle.json").write_text(json.dumps(oracle))
+    stranded = json.loads((project / "trial_0001" / "trial.json").read_text())
+    (project / "trial_0001" / "trial.json").write_text(json.dumps({**stranded, "status": "RUNNING", "score": None}))
+    (out / "curves" / "trial_0001.json").unlink()
+    capsys.readouterr()
+    assert tune.main(argv) == 0, capsys.readouterr().out[-2000:]
+    assert {i: t["status"] for i, t in trials(str(out)).items()} == {"0000": "COMPLETED", "0001": "COMPLETED"}
+    assert len(curves(str(out))["0001"]) == 1
